@@ -1,0 +1,20 @@
+"""adaft: adaptive fine-tuning and sparse subnetwork updates for transformer encoders.
+
+Start here: :func:`adaft_core.train` with a :class:`adaft_core.TrainConfig`; the CLI is
+``adaft train`` (``cli.py``); the loop is ``engine.py``; the event contract is ``events.py``.
+"""
+
+__version__ = "0.1.0"
+
+from .config import TrainConfig  # noqa: E402
+from .errors import AdaftError, ConfigError, DataError  # noqa: E402
+
+
+def train(config, sinks=(), stop_event=None):
+    """Fine-tune per ``config`` (see :func:`adaft_core.engine.train`); imports torch lazily."""
+    from .engine import train as _train
+
+    return _train(config, sinks=sinks, stop_event=stop_event)
+
+
+__all__ = ["AdaftError", "ConfigError", "DataError", "TrainConfig", "train", "__version__"]

@@ -1,0 +1,36 @@
+"""NER data: CoNLL/Hugging Face readers, BIO scheme handling, splits and subsets.
+
+Start with :func:`load_ner_data` (``"wikigold"``, a folder, ``"hf:NAME"``); the other functions
+are the pieces it is built from, public so tests and notebooks can use them one by one.
+"""
+
+from .conll import read_conll
+from .ner import (
+    SUBSET_SEED,
+    WIKIGOLD_SPLIT_SEED,
+    find_split_files,
+    load_ner_data,
+    load_wikigold,
+    split_by_documents,
+    take_fraction,
+)
+from .schemes import detect_scheme, io_to_bio, label_list, to_bio, validate_bio
+from .types import NerData, Sentence
+
+__all__ = [
+    "SUBSET_SEED",
+    "WIKIGOLD_SPLIT_SEED",
+    "NerData",
+    "Sentence",
+    "detect_scheme",
+    "find_split_files",
+    "io_to_bio",
+    "label_list",
+    "load_ner_data",
+    "load_wikigold",
+    "read_conll",
+    "split_by_documents",
+    "take_fraction",
+    "to_bio",
+    "validate_bio",
+]

@@ -1,0 +1,112 @@
+"""Read CoNLL-style ``token TAG`` files into :class:`Sentence` records.
+
+Why a hand-written reader: the real files we ship or point users to are not clean
+(see ``shared/datasets/SOURCES.md``), and every defect must end in either a correct reading
+or an error that names the file and line *before* training starts:
+
+- WNUT-17 separates most sentences with a line holding only a TAB, so "blank" means
+  *whitespace-only*, not ``== ""``.
+- WNUT-17 dev has a U+FEFF (byte-order mark) glued to a token (``Dubbz\\ufeff``); a BOM is
+  invisible and would create a token the tokenizer and the user can't see, so U+FEFF is removed
+  wherever it occurs. A token that was *only* a BOM is an error (nothing sensible is left).
+- WikiGold's first article comes *before* the first ``-DOCSTART-`` marker; a reader that starts a
+  document only at a marker silently drops it. Here the text before the first marker is
+  document 0, and each marker that follows text starts the next document, so ``doc_id`` numbers
+  only the documents that hold sentences (0, 1, 2, ... without gaps).
+
+Columns are separated by spaces or tabs; the token is the first column and the tag the last one,
+so files with extra middle columns (POS, chunk, as in CoNLL-2003) read the same way. Only spaces
+and tabs split columns, not other Unicode spaces, which can be part of a social-media token.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from adaft_core.errors import DataError
+
+from .types import Sentence
+
+BOM = "\ufeff"
+DOCSTART = "-DOCSTART-"
+_COLUMN_SEP = re.compile(r"[ \t]+")
+
+
+def read_conll(path) -> list[Sentence]:
+    """Read one CoNLL-style file; return its sentences in file order.
+
+    Each sentence keeps ``source=str(path)`` and ``line`` = the 1-based line of its first
+    token; token ``i`` of a sentence sits on line ``line + i`` (tokens are consecutive lines).
+    Tags are returned as written — scheme checks and IO→BIO conversion live in
+    :mod:`adaft_core.data.schemes`.
+
+    Raises :class:`DataError` for a missing/unreadable/non-UTF-8 file, a line with one column
+    (no tag), or a token that is nothing but a byte-order mark.
+    """
+    path = Path(path)
+    lines = _read_lines(path)
+    source = str(path)
+    sentences: list[Sentence] = []
+    tokens: list[str] = []
+    tags: list[str] = []
+    start = 0
+    doc_id = 0
+    doc_has_text = False
+
+    def flush() -> None:
+        nonlocal tokens, tags
+        if tokens:
+            sentences.append(Sentence(tuple(tokens), tuple(tags), doc_id, source, start))
+        tokens, tags = [], []
+
+    for number, raw in enumerate(lines, start=1):
+        if not raw.replace(BOM, "").strip():  # whitespace-only (or BOM-only) separator line
+            flush()
+            continue
+        columns = _COLUMN_SEP.split(raw.strip(" \t\r\n"))
+        if columns[0].replace(BOM, "") == DOCSTART:
+            flush()
+            if doc_has_text:  # a marker after text starts the next document
+                doc_id += 1
+                doc_has_text = False
+            continue
+        if len(columns) < 2:
+            raise DataError(
+                f"{source}: line {number}: expected 'token TAG' (token, then the tag as the last "
+                f"column, separated by spaces or tabs) but found one column {raw.strip()!r}; "
+                "add the tag, or leave the line empty to end a sentence"
+            )
+        token, tag = columns[0].replace(BOM, ""), columns[-1].replace(BOM, "")
+        if not token or not tag:
+            raise DataError(
+                f"{source}: line {number}: the {'token' if not token else 'tag'} is only an "
+                "invisible byte-order mark (U+FEFF); remove that character or the line"
+            )
+        if not tokens:
+            start = number
+        tokens.append(token)
+        tags.append(tag)
+        doc_has_text = True
+    flush()
+    return sentences
+
+
+def _read_lines(path: Path) -> list[str]:
+    """The file's lines, with a DataError (not an OSError/UnicodeError) for a bad file."""
+    if not path.exists():
+        raise DataError(f"data file not found: {path} (check the path; it is read as UTF-8 text)")
+    if path.is_dir():
+        raise DataError(f"expected a CoNLL file but {path} is a folder")
+    try:
+        text = path.read_bytes().decode("utf-8")
+    except UnicodeDecodeError as err:
+        line = err.object[: err.start].count(b"\n") + 1
+        raise DataError(
+            f"{path}: line {line}: not valid UTF-8 ({err.reason}); save the file as UTF-8"
+        ) from None
+    except OSError as err:
+        raise DataError(f"cannot read data file {path}: {err.strerror or err}") from None
+    # Split on line ends only: str.splitlines() would also split on U+2028, U+0085, form feeds,
+    # ... which can occur inside social-media tokens.
+    return text.replace("\r\n", "\n").replace("\r", "\n").split("\n")

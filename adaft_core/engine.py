@@ -1,0 +1,275 @@
+"""The one training loop: ``train(config, sinks=...) -> RunResult``.
+
+Read top to bottom, a run is: validate config → prepare task (data, tokenizer; every input error
+is raised here, before anything is written) → create run folder and emit ``run_started`` → for
+each epoch: steps (data, forward, backward, strategy hook, clip, strategy hook, LR, optimizer
+step, ``step`` event) → validation (``eval``) → decision (``decision``) → checkpoint → after the
+last epoch: final model, test evaluation, ``run_ended``. Every exit path — completed, early
+stopped, stop signal, NaN loss, crash — emits ``run_ended`` (see ``_Run.end``).
+
+Devices, mixed precision and data parallelism come from ``accelerate``: start the same code
+with ``accelerate launch`` or ``torchrun`` and it runs on every rank; only rank 0 writes.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+import time
+from contextlib import nullcontext
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterable
+
+import torch
+from torch.utils.data import DataLoader
+
+from .config import TrainConfig
+from .engine_parts import RunResult, make_accelerator, make_optimizer, run_versions
+from .evaluate import eval_loader, evaluate
+from .events import EventEmitter, JsonlSink
+from .modes import MonitorState, decide, lr_at
+from .runs import EVENTS_FILE, STOP_FILE, claim_run_dir, new_run_id
+from .strategies import make_strategy
+from .tasks.base import get_task
+from .checkpoints import atomic_write_json, save_model_dir
+
+__all__ = ["train", "RunResult"]
+
+
+def train(config: TrainConfig | dict, sinks: Iterable[Any] = (), stop_event: threading.Event | None = None) -> RunResult:
+    """Fine-tune per ``config``; events go to the run log and to ``sinks``.
+
+    ``stop_event`` (a ``threading.Event``) or a ``STOP`` file in the run folder ends the run
+    after the current optimizer step with status ``stopped``. Input errors raise
+    :class:`~adaft_core.errors.AdaftError` before anything is written.
+    """
+    cfg = config if isinstance(config, TrainConfig) else TrainConfig.from_dict(config)
+    cfg = cfg.validated()
+    accelerator = make_accelerator(cfg)
+    from accelerate.utils import set_seed
+
+    set_seed(cfg.seed)
+    task = get_task(cfg.task)(cfg)  # reads data + tokenizer: raises on bad input
+    strategy = make_strategy(cfg.strategy, cfg.strategy_options)
+    run = _Run(cfg, task, accelerator, strategy, list(sinks), stop_event)
+    return run.execute()
+
+
+@dataclass
+class _Run:
+    """The state of one run; ``execute`` is the loop, the other methods its phases."""
+
+    cfg: TrainConfig
+    task: Any
+    accelerator: Any
+    strategy: Any
+    sinks: list
+    stop_event: threading.Event | None
+    run_dir: Path | None = None
+    step: int = 0
+    epoch: int = -1
+    monitor: MonitorState = field(default_factory=MonitorState)
+    evals: dict[int, dict] = field(default_factory=dict)
+    best_state: dict | None = None
+    last_checkpoint: str | None = None
+
+    # ------------------------------------------------------------------ setup
+    def _setup(self) -> None:
+        cfg, acc = self.cfg, self.accelerator
+        torch.manual_seed(cfg.seed)  # the same fresh head on every rank and every run of a seed
+        model = self.task.load_model()
+        optimizer = make_optimizer(model, cfg)
+        generator = torch.Generator().manual_seed(cfg.seed)
+        train_loader = DataLoader(self.task.features["train"], batch_size=cfg.batch_size, shuffle=True,
+                                  collate_fn=self.task.collator, generator=generator,
+                                  num_workers=cfg.num_workers)
+        self.model, self.optimizer, self.train_loader = acc.prepare(model, optimizer, train_loader)
+        self.val_loader = eval_loader(self.task.features["validation"], self.task.collator,
+                                      cfg.eval_batch_size, acc)
+        self.steps_per_epoch = math.ceil(len(self.train_loader) / cfg.grad_accum)
+        self.settings = cfg.mode_settings()
+        fixed = cfg.mode != "adaptive"
+        self.strategy.setup(self.model, steps_per_epoch=self.steps_per_epoch,
+                            total_steps=self.settings.max_epochs * self.steps_per_epoch if fixed else None,
+                            emit=self._emit, accelerator=acc)
+        if acc.is_main_process:
+            run_id = new_run_id(cfg.task, cfg.mode, cfg.seed, cfg.run_name)
+            self.run_dir = claim_run_dir(cfg.output_dir, run_id, explicit_name=bool(cfg.run_name))
+            self.emitter = EventEmitter(self.run_dir.name, [JsonlSink(self.run_dir / EVENTS_FILE), *self.sinks])
+            self._write_run_json("running")
+        else:
+            self.emitter = EventEmitter("", [])  # only rank 0 writes and reports
+
+    def _emit(self, name: str, **fields) -> None:
+        self.emitter.emit(name, **fields)
+
+    # ------------------------------------------------------------------ the loop
+    def execute(self) -> RunResult:
+        self.t0 = time.time()
+        self._setup()
+        status, error = "failed", None
+        try:
+            self._emit_run_started()
+            status, error = self._train_epochs()
+            if status in ("completed", "early_stopped"):
+                self._finish()
+        except KeyboardInterrupt:
+            status, error = "stopped", "interrupted (KeyboardInterrupt)"
+        except BaseException as exc:
+            status, error = "failed", f"{type(exc).__name__}: {exc}"
+            self._end(status, error)
+            raise
+        return self._end(status, error)
+
+    def _train_epochs(self) -> tuple[str, str | None]:
+        cfg, acc, model = self.cfg, self.accelerator, self.model
+        model.train()
+        for epoch in range(self.settings.max_epochs):
+            self.epoch = epoch
+            if hasattr(self.train_loader, "set_epoch"):
+                self.train_loader.set_epoch(epoch)
+            batches = iter(self.train_loader)
+            n_batches = len(self.train_loader)
+            for group_start in range(0, n_batches, cfg.grad_accum):
+                # -- stop signal, checked between optimizer steps (agreed by every rank)
+                if self._any_rank(self._stop_requested()):
+                    return "stopped", f"stop requested during epoch {epoch} after step {self.step}"
+                step = self.step + 1
+                self.strategy.before_step(step)
+                # -- data, forward, backward (gradient accumulation over `group` micro-batches)
+                group = min(cfg.grad_accum, n_batches - group_start)
+                loss_sum = torch.zeros((), device=acc.device)
+                for i in range(group):
+                    batch = next(batches)
+                    sync = nullcontext() if i == group - 1 else acc.no_sync(model)
+                    with sync:
+                        loss = model(**batch).loss
+                        acc.backward(loss / group)
+                    loss_sum += loss.detach()
+                loss_value = self._mean_over_ranks(loss_sum / group)
+                if not math.isfinite(loss_value):
+                    self.optimizer.zero_grad(set_to_none=True)
+                    return "failed", (f"non-finite training loss ({loss_value}) at step {step}, epoch {epoch}; "
+                                      f"last good checkpoint: {self.last_checkpoint or 'none yet'}")
+                # -- strategy hook 1: raw gradients, before clipping
+                self.strategy.after_backward(step)
+                # -- clip
+                grad_norm = acc.clip_grad_norm_(model.parameters(), cfg.max_grad_norm)
+                grad_norm = float(grad_norm) if grad_norm is not None else None
+                # -- strategy hook 2: clipped gradients, before the optimizer step
+                self.strategy.after_clip(step)
+                # -- schedule: this step's LR is a pure function of the step and the monitor
+                lr = lr_at(self.step, self.monitor, self.settings, self.steps_per_epoch, cfg.lr)
+                for g in self.optimizer.param_groups:
+                    g["lr"] = lr
+                # -- optimizer step
+                self.optimizer.step()
+                self.optimizer.zero_grad(set_to_none=True)
+                self.step = step
+                # -- events
+                self._emit("step", step=step, epoch=epoch, loss=loss_value, lr=lr, grad_norm=grad_norm,
+                           stage=self.strategy.stage(step))
+            # -- validation, decision, checkpoint
+            metrics = self._evaluate("validation", epoch)
+            self.monitor, decision = decide(self.monitor, epoch=epoch, value=metrics["loss"],
+                                            settings=self.settings, steps_per_epoch=self.steps_per_epoch)
+            self._emit("decision", **{k: v for k, v in vars(decision).items()})
+            if not math.isfinite(metrics["loss"]):
+                return "failed", f"non-finite validation loss after epoch {epoch}"
+            self._checkpoint(epoch, is_best=decision.improved)
+            if decision.action == "stop":
+                return ("early_stopped" if decision.early_stop else "completed"), None
+        return "completed", None
+
+    # ------------------------------------------------------------------ phases
+    def _evaluate(self, split: str, epoch: int) -> dict:
+        features = self.task.features[split]
+        loader = self.val_loader if split == "validation" else eval_loader(
+            features, self.task.collator, self.cfg.eval_batch_size, self.accelerator)
+        metrics = evaluate(self.model, loader, features, self.task, self.accelerator, self.strategy)
+        if split == "validation":
+            self.evals[epoch] = metrics
+        metric = self.task.metric
+        self._emit("eval", epoch=epoch, step=self.step, split=split, loss=metrics["loss"], metric=metric,
+                   score=metrics.get(metric), metrics=metrics)
+        return metrics
+
+    def _checkpoint(self, epoch: int, is_best: bool) -> None:
+        acc = self.accelerator
+        if is_best and self.cfg.final_model == "best":
+            self.best_state = {k: v.detach().to("cpu", copy=True)
+                               for k, v in acc.unwrap_model(self.model).state_dict().items()}
+        if not self.cfg.save_checkpoints:
+            return
+        acc.wait_for_everyone()
+        if acc.is_main_process:
+            path = save_model_dir(self.run_dir / "checkpoint", acc.unwrap_model(self.model), self.task.tokenizer)
+            self.last_checkpoint = str(path)
+            self._emit("checkpoint", epoch=epoch, step=self.step, path=str(path), is_best=is_best)
+
+    def _finish(self) -> None:
+        """Final model (last or best), saved for ``pipeline``; then the test evaluation."""
+        acc = self.accelerator
+        if self.cfg.final_model == "best" and self.best_state is not None:
+            acc.unwrap_model(self.model).load_state_dict(self.best_state)
+        if self.cfg.save_model:
+            acc.wait_for_everyone()
+            if acc.is_main_process:
+                save_model_dir(self.run_dir / "model", acc.unwrap_model(self.model), self.task.tokenizer)
+        if self.cfg.evaluate_test and self.task.features.get("test"):
+            self.test_metrics = self._evaluate("test", self.epoch)
+
+    def _end(self, status: str, error: str | None) -> RunResult:
+        """Emit ``run_ended`` (on every path) and write the final ``run.json``."""
+        final = self.cfg.final_model if status in ("completed", "early_stopped") else None
+        best_epoch = self.monitor.best_epoch if self.monitor.best_epoch >= 0 else None
+        val_epoch = best_epoch if final == "best" else max(self.evals, default=None)
+        result = RunResult(
+            run_id=self.emitter.run_id, run_dir=self.run_dir, status=status, epochs=len(self.evals),
+            steps=self.step, best_epoch=best_epoch, final_model=final,
+            val=self.evals.get(val_epoch) if val_epoch is not None else None,
+            test=getattr(self, "test_metrics", None), wall_time=time.time() - self.t0, error=error,
+            model_dir=(self.run_dir / "model") if (final and self.cfg.save_model and self.run_dir) else None,
+        )
+        self._emit("run_ended", status=status, epochs=result.epochs, steps=result.steps,
+                   best_epoch=best_epoch, final_model=final, val=result.val, test=result.test,
+                   wall_time=result.wall_time, error=error, sink_failures=self.emitter.sink_failures)
+        if self.accelerator.is_main_process:
+            self._write_run_json(status, result)
+        self.emitter.close()
+        return result
+
+    # ------------------------------------------------------------------ helpers
+    def _emit_run_started(self) -> None:
+        cfg, acc, info = self.cfg, self.accelerator, self.task.info
+        self._emit("run_started", config=cfg.to_dict(), task=cfg.task, mode=cfg.mode, strategy=cfg.strategy,
+                   model=cfg.model, model_path=self.task.model_path, seed=cfg.seed,
+                   train_size=info["train_size"], val_size=info["val_size"], test_size=info.get("test_size"),
+                   steps_per_epoch=self.steps_per_epoch, max_epochs=self.settings.max_epochs,
+                   labels=self.task.labels, device=str(acc.device), num_processes=acc.num_processes,
+                   mixed_precision=acc.mixed_precision, data=info.get("data"), chunks=info.get("chunks"),
+                   metric=self.task.metric, versions=run_versions())
+
+    def _write_run_json(self, status: str, result: RunResult | None = None) -> None:
+        data = {"run_id": self.run_dir.name, "status": status, "config": self.cfg.to_dict(),
+                "started": getattr(self, "t0", time.time())}
+        if result is not None:
+            data.update(result.to_dict())
+        atomic_write_json(self.run_dir / "run.json", data)
+
+    def _stop_requested(self) -> bool:
+        if self.stop_event is not None and self.stop_event.is_set():
+            return True
+        return bool(self.run_dir is not None and (self.run_dir / STOP_FILE).exists())
+
+    def _any_rank(self, flag: bool) -> bool:
+        if self.accelerator.num_processes == 1:
+            return flag
+        t = torch.tensor([1.0 if flag else 0.0], device=self.accelerator.device)
+        return bool(self.accelerator.reduce(t, "sum").item() > 0)
+
+    def _mean_over_ranks(self, loss: torch.Tensor) -> float:
+        if self.accelerator.num_processes > 1:
+            loss = self.accelerator.reduce(loss, "mean")
+        return float(loss)  # the one host sync per step the events need

@@ -1,0 +1,73 @@
+"""Small pieces the loop uses: the result record, accelerator, optimizer, versions."""
+
+from __future__ import annotations
+
+import platform
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+
+
+@dataclass
+class RunResult:
+    """What ``train`` returns (the same facts as the ``run_ended`` event)."""
+
+    run_id: str
+    run_dir: Path | None
+    status: str  # completed / early_stopped / stopped / failed
+    epochs: int
+    steps: int
+    best_epoch: int | None
+    final_model: str | None
+    val: dict | None
+    test: dict | None
+    wall_time: float
+    error: str | None
+    model_dir: Path | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        d = asdict(self)
+        d["run_dir"] = str(self.run_dir) if self.run_dir else None
+        d["model_dir"] = str(self.model_dir) if self.model_dir else None
+        return d
+
+
+def make_accelerator(cfg):
+    """bf16 autocast on a GPU that supports it when ``mixed_precision="auto"``, else fp32."""
+    from accelerate import Accelerator
+
+    mp = cfg.mixed_precision
+    if mp == "auto":
+        mp = "bf16" if torch.cuda.is_available() and torch.cuda.is_bf16_supported() else "no"
+    return Accelerator(mixed_precision=mp)
+
+
+def no_decay(name: str, param: torch.nn.Parameter) -> bool:
+    """Biases and LayerNorm weights get no weight decay (the spec's AdamW groups)."""
+    lname = name.lower()
+    return param.ndim < 2 or name.endswith(".bias") or "layernorm" in lname or "layer_norm" in lname or ".ln" in lname
+
+
+def make_optimizer(model: torch.nn.Module, cfg) -> torch.optim.Optimizer:
+    """AdamW with two groups: decay 0.01 on weight matrices, 0 on biases and LayerNorm."""
+    decay, plain = [], []
+    for name, param in model.named_parameters():
+        if param.requires_grad:
+            (plain if no_decay(name, param) else decay).append(param)
+    groups = [{"params": decay, "weight_decay": cfg.weight_decay}, {"params": plain, "weight_decay": 0.0}]
+    fused = torch.cuda.is_available() and next(model.parameters()).is_cuda
+    return torch.optim.AdamW(groups, lr=cfg.lr, betas=tuple(cfg.adam_betas), eps=cfg.adam_eps,
+                             **({"fused": True} if fused else {}))
+
+
+def run_versions() -> dict[str, str]:
+    """Library versions recorded in ``run_started`` (for reproducing a run)."""
+    import accelerate
+    import transformers
+
+    from . import __version__
+
+    return {"adaft": __version__, "python": platform.python_version(), "torch": torch.__version__,
+            "transformers": transformers.__version__, "accelerate": accelerate.__version__}

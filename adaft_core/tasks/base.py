@@ -1,0 +1,40 @@
+"""What the engine needs from a task (NER now, classification later), and the task registry.
+
+A task turns a validated config into a :class:`PreparedTask`: tokenised features per split, a
+collator, the label list, a model factory and a metrics function. Everything that can be wrong
+with the user's data or model is found in ``prepare`` — before the engine writes anything.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+from ..errors import ConfigError, choices_message
+
+
+@dataclass
+class PreparedTask:
+    """The task-specific pieces the training loop consumes."""
+
+    name: str
+    metric: str  # headline metric name, e.g. "f1"
+    labels: list[str]
+    tokenizer: Any
+    model_path: str
+    features: dict[str, list[dict]]  # "train" / "validation" / "test" -> features
+    collator: Callable[[list[dict]], dict]
+    load_model: Callable[[], Any]
+    # rows: [(feature_index, pred_ids, label_ids)] over a whole split -> metrics dict
+    compute_metrics: Callable[[list[tuple[int, Any, Any]], list[dict]], dict[str, Any]]
+    info: dict[str, Any] = field(default_factory=dict)  # sizes etc. for run_started
+
+
+def get_task(name: str):
+    """The ``prepare(config) -> PreparedTask`` function of a task."""
+    from .ner_task import prepare_ner
+
+    tasks = {"ner": prepare_ner}
+    if name not in tasks:
+        raise ConfigError(choices_message("task", name, tasks))
+    return tasks[name]
