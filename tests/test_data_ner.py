@@ -21,7 +21,7 @@ from adaft_core.errors import AdaftError, ConfigError, DataError
 DATASETS = Path(__file__).resolve().parents[1].parent / "shared" / "datasets"
 WNUT = DATASETS / "wnut17"
 
-TRAIN = "EU B-ORG\nrejects O\nGerman B-MISC\ncall O\n\nPeter B-PER\nBlackburn I-PER\n\n"
+TRAIN = "EU B-ORG\nrejects O\nGerman B-MISC\ncall O\nin O\nBonn B-LOC\n\nPeter B-PER\nBlackburn I-PER\n\n"
 DEV = "Paris B-LOC\nis O\nnice O\n\n"
 TEST = "John B-PER\nlives O\n\n"
 
@@ -58,8 +58,11 @@ def test_load_wikigold_is_bio_with_nine_labels():
     assert data.name == "wikigold"
     assert data.labels == ["O", "B-LOC", "I-LOC", "B-MISC", "I-MISC", "B-ORG", "I-ORG", "B-PER", "I-PER"]
     assert (len(data.train), len(data.validation), len(data.test)) == (1196, 257, 243)
-    tags = [t for s in data.train for t in s.tags]
-    assert "B-PER" in tags and not any(t.startswith("I-") for t in tags[:1])
+    for split in (data.train, data.validation, data.test):
+        for sentence in split:  # strict IOB2 after the IO -> BIO conversion
+            previous = ["O", *sentence.tags]
+            assert all(t[2:] == p[2:] for p, t in zip(previous, sentence.tags) if t.startswith("I-"))
+        assert {t for s in split for t in s.tags} == set(data.labels)
 
 
 def test_split_by_documents_keeps_documents_whole():
@@ -161,7 +164,7 @@ def test_empty_after_subsetting(tmp_path):
 
 def test_malformed_file_in_folder(tmp_path):
     folder = make_folder(tmp_path, train=TRAIN + "oops\n")
-    with pytest.raises(DataError, match=r"train\.txt: line 9: expected 'token TAG'"):
+    with pytest.raises(DataError, match=r"train\.txt: line 11: expected 'token TAG'"):
         load_ner_data(str(folder))
 
 
@@ -219,10 +222,10 @@ def test_saved_dataset_dict_with_string_io_tags_and_dev_split(tmp_path):
 
 def test_saved_dataset_errors_name_the_row(tmp_path):
     datasets = pytest.importorskip("datasets")
-    rows = {"train": [(["a", "b"], ["B-X", "O"])], "dev": [(["c", "d"], ["O", "I-X"])],
+    rows = {"train": [(["a", "b"], ["B-X", "O"])], "dev": [(["c", "d", "e"], ["B-X", "O", "I-X"])],
             "test": [(["e"], ["O"])]}
     _dataset_dict(datasets.Value("string"), rows).save_to_disk(str(tmp_path / "s"))
-    with pytest.raises(DataError, match=r"s\[validation\]\[0\], token 2: tag 'I-X' follows 'O'"):
+    with pytest.raises(DataError, match=r"s\[validation\]\[0\], token 3: tag 'I-X' follows 'O'"):
         load_ner_data(str(tmp_path / "s"))
 
 

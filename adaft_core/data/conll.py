@@ -73,8 +73,8 @@ def read_conll(path) -> list[Sentence]:
             continue
         if len(columns) < 2:
             raise DataError(
-                f"{source}: line {number}: expected 'token TAG' (token, then the tag as the last "
-                f"column, separated by spaces or tabs) but found one column {raw.strip()!r}; "
+                f"{source}: line {number}: expected 'token TAG' but found one column "
+                f"{raw.strip()!r} (the tag, the last column after a space or tab, is missing); "
                 "add the tag, or leave the line empty to end a sentence"
             )
         token, tag = columns[0].replace(BOM, ""), columns[-1].replace(BOM, "")

