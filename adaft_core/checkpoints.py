@@ -49,9 +49,17 @@ def atomic_write_json(path: str | Path, data: Any) -> None:
 def save_model_dir(path: str | Path, model, tokenizer) -> Path:
     """``save_pretrained`` (safetensors) of model and tokenizer into ``path``, atomically."""
 
+    from transformers.utils import logging as hf_logging
+
     def write(tmp: Path) -> None:
         model.save_pretrained(tmp, safe_serialization=True)
         if tokenizer is not None:
             tokenizer.save_pretrained(tmp)
 
-    return atomic_dir(path, write)
+    bars = hf_logging.is_progress_bar_enabled()
+    hf_logging.disable_progress_bar()  # a "Writing model shards" bar per epoch would bury ours
+    try:
+        return atomic_dir(path, write)
+    finally:
+        if bars:
+            hf_logging.enable_progress_bar()

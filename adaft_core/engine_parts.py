@@ -34,14 +34,25 @@ class RunResult:
         return d
 
 
+def has_accelerator_device() -> bool:
+    mps = getattr(torch.backends, "mps", None)
+    xpu = getattr(torch, "xpu", None)
+    return (torch.cuda.is_available() or bool(mps and mps.is_available())
+            or bool(xpu and xpu.is_available()))
+
+
 def make_accelerator(cfg):
-    """bf16 autocast on a GPU that supports it when ``mixed_precision="auto"``, else fp32."""
+    """bf16 autocast on a GPU that supports it when ``mixed_precision="auto"``, else fp32.
+
+    Without a GPU, ``cpu=True`` is passed explicitly: otherwise accelerate does not set up the
+    gloo process group under ``torchrun`` and every rank would train alone as "rank 0".
+    """
     from accelerate import Accelerator
 
     mp = cfg.mixed_precision
     if mp == "auto":
         mp = "bf16" if torch.cuda.is_available() and torch.cuda.is_bf16_supported() else "no"
-    return Accelerator(mixed_precision=mp)
+    return Accelerator(mixed_precision=mp, cpu=not has_accelerator_device())
 
 
 def no_decay(name: str, param: torch.nn.Parameter) -> bool:
