@@ -66,6 +66,8 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--no-save-model", action="store_true", help="do not save the final model")
     t.add_argument("--no-checkpoints", action="store_true", help="do not save a checkpoint per epoch")
     t.add_argument("--no-progress", action="store_true", help="no progress bar")
+    t.add_argument("--length-grouping", action="store_true",
+                   help="batch sentences of similar length together (faster; changes sampling)")
 
     r = sub.add_parser("runs", help="list or show runs")
     rsub = r.add_subparsers(dest="runs_command", required=True)

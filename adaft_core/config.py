@@ -57,6 +57,7 @@ class TrainConfig:
     save_checkpoints: bool = True
     evaluate_test: bool = True
     num_workers: int = 0
+    length_grouping: bool = False  # batches of similar lengths: faster, but changes sampling
     log_every: int = 1  # console refresh only; every step is always in the run log
 
     def validated(self) -> "TrainConfig":

@@ -22,10 +22,8 @@ from pathlib import Path
 from typing import Any, Iterable
 
 import torch
-from torch.utils.data import DataLoader
-
 from .config import TrainConfig
-from .engine_parts import RunResult, make_accelerator, make_optimizer, run_versions
+from .engine_parts import RunResult, make_accelerator, make_optimizer, make_train_loader, run_versions
 from .evaluate import eval_loader, evaluate
 from .events import EventEmitter, JsonlSink
 from .modes import MonitorState, decide, lr_at
@@ -81,9 +79,7 @@ class _Run:
         model = self.task.load_model()
         optimizer = make_optimizer(model, cfg)
         generator = torch.Generator().manual_seed(cfg.seed)
-        train_loader = DataLoader(self.task.features["train"], batch_size=cfg.batch_size, shuffle=True,
-                                  collate_fn=self.task.collator, generator=generator,
-                                  num_workers=cfg.num_workers)
+        train_loader = make_train_loader(self.task.features["train"], self.task.collator, cfg, generator)
         self.model, self.optimizer, self.train_loader = acc.prepare(model, optimizer, train_loader)
         self.val_loader = eval_loader(self.task.features["validation"], self.task.collator,
                                       cfg.eval_batch_size, acc)

@@ -73,6 +73,19 @@ def make_optimizer(model: torch.nn.Module, cfg) -> torch.optim.Optimizer:
                              **({"fused": True} if fused else {}))
 
 
+def make_train_loader(features: list[dict], collator, cfg, generator: torch.Generator):
+    """Uniformly shuffled batches, or length-grouped ones with ``cfg.length_grouping``."""
+    from torch.utils.data import DataLoader
+
+    if cfg.length_grouping:
+        from .sampling import LengthGroupedBatchSampler
+
+        sampler = LengthGroupedBatchSampler([len(f["input_ids"]) for f in features], cfg.batch_size, generator)
+        return DataLoader(features, batch_sampler=sampler, collate_fn=collator, num_workers=cfg.num_workers)
+    return DataLoader(features, batch_size=cfg.batch_size, shuffle=True, collate_fn=collator,
+                      generator=generator, num_workers=cfg.num_workers)
+
+
 def run_versions() -> dict[str, str]:
     """Library versions recorded in ``run_started`` (for reproducing a run)."""
     import accelerate

@@ -36,8 +36,11 @@ class IndexedCollator:
 
 
 def eval_loader(features: list[dict], collator, batch_size: int, accelerator) -> DataLoader:
+    # Its own generator: a DataLoader without one draws a seed from the global RNG each time it
+    # is iterated, which would shift the dropout masks of the next training epoch — evaluating
+    # must not change training.
     loader = DataLoader(IndexedFeatures(features), batch_size=batch_size, shuffle=False,
-                        collate_fn=IndexedCollator(collator))
+                        collate_fn=IndexedCollator(collator), generator=torch.Generator())
     return accelerator.prepare_data_loader(loader)
 
 
