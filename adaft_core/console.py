@@ -16,6 +16,7 @@ class ConsoleSink:
         self.bar = None
         self.steps_per_epoch = None
         self.max_epochs = None
+        self.metric = "f1"  # the task's headline metric, from run_started
 
     def _write(self, text: str) -> None:
         from tqdm.auto import tqdm
@@ -40,9 +41,18 @@ class ConsoleSink:
         kind = e["event"]
         if kind == "run_started":
             self.steps_per_epoch, self.max_epochs = e["steps_per_epoch"], e["max_epochs"]
+            self.metric = e.get("metric") or self.metric
+            unit = "sentences" if e["task"] == "ner" else "examples"
             self._write(f"adaft run {e['run_id']}: task {e['task']}, mode {e['mode']}, strategy "
                         f"{e['strategy']}, {e['train_size']} train / {e['val_size']} validation "
-                        f"sentences, {e['steps_per_epoch']} steps per epoch, device {e['device']}")
+                        f"{unit}, {e['steps_per_epoch']} steps per epoch, device {e['device']}")
+            cut = {k: v for k, v in (e.get("truncated") or {}).items() if v}
+            if cut:
+                self._write("  truncated to max_seq_length (longest_first): "
+                            + ", ".join(f"{v} {k}" for k, v in cut.items()))
+            dropped = {k: v for k, v in (e.get("dropped") or {}).items() if v}
+            if dropped:
+                self._write("  rows without a label, dropped: " + ", ".join(f"{v} {k}" for k, v in dropped.items()))
         elif kind == "step":
             if self.bar is None:
                 self._new_bar(e["epoch"])
@@ -53,13 +63,18 @@ class ConsoleSink:
             self._close_bar()
             score = e.get("score")
             score_txt = f"{e['metric']} {score:.4f}" if isinstance(score, (int, float)) else ""
-            self._write(f"epoch {e['epoch']} {e['split']}: loss {e['loss']:.4f} {score_txt}")
+            loss = e.get("loss")
+            loss_txt = f"loss {loss:.4f} " if isinstance(loss, (int, float)) else ""
+            self._write(f"epoch {e['epoch']} {e['split']}: {loss_txt}{score_txt}".rstrip())
         elif kind == "decision":
             self._write(f"  -> {e['action']}: {e['reason']}")
         elif kind == "run_ended":
             self._close_bar()
-            test = e.get("test") or {}
-            extra = f", test f1 {test['f1']:.4f}" if "f1" in test else ""
+            m = self.metric
+            scored = [("val", e.get("val") or {}), ("test", e.get("test") or {})]
+            scored += [(f"eval:{k}", v or {}) for k, v in (e.get("eval_data") or {}).items()]
+            extra = "".join(f", {name} {m} {d[m]:.4f}" for name, d in scored
+                            if isinstance(d.get(m), (int, float)))
             err = f" ({e['error']})" if e.get("error") else ""
             self._write(f"run {e['run_id']} {e['status']}{err} after {e['epochs']} epochs, "
                         f"{e['steps']} steps, {e['wall_time']:.1f} s{extra}")

@@ -71,6 +71,7 @@ class _Run:
     evals: dict[int, dict] = field(default_factory=dict)
     best_state: dict | None = None
     last_checkpoint: str | None = None
+    eval_data_metrics: dict[str, dict] = field(default_factory=dict)  # --eval-data name -> metrics
 
     # ------------------------------------------------------------------ setup
     def _setup(self) -> None:
@@ -88,7 +89,7 @@ class _Run:
         fixed = cfg.mode != "adaptive"
         self.strategy.setup(self.model, steps_per_epoch=self.steps_per_epoch,
                             total_steps=self.settings.max_epochs * self.steps_per_epoch if fixed else None,
-                            emit=self._emit, accelerator=acc)
+                            emit=self._emit, accelerator=acc, train_loader=self.train_loader, seed=cfg.seed)
         if acc.is_main_process:
             run_id = new_run_id(cfg.task, cfg.mode, cfg.seed, cfg.run_name)
             self.run_dir = claim_run_dir(cfg.output_dir, run_id, explicit_name=bool(cfg.run_name))
@@ -107,6 +108,7 @@ class _Run:
         status, error = "failed", None
         try:
             self._emit_run_started()
+            self.strategy.on_train_start(run_dir=self.run_dir)  # e.g. ChildTuning-D's Fisher pass
             status, error = self._train_epochs()
             if status in ("completed", "early_stopped"):
                 self._finish()
@@ -171,6 +173,9 @@ class _Run:
             self.monitor, decision = decide(self.monitor, epoch=epoch, value=metrics["loss"],
                                             settings=self.settings, steps_per_epoch=self.steps_per_epoch)
             self._emit("decision", **{k: v for k, v in vars(decision).items()})
+            telemetry = self.strategy.on_validation(epoch=epoch, step=self.step)  # drift, leakage
+            if telemetry:
+                self._emit("telemetry", **telemetry)
             if not math.isfinite(metrics["loss"]):
                 return "failed", f"non-finite validation loss after epoch {epoch}"
             self._checkpoint(epoch, is_best=decision.improved)
@@ -215,6 +220,8 @@ class _Run:
                 save_model_dir(self.run_dir / "model", acc.unwrap_model(self.model), self.task.tokenizer)
         if self.cfg.evaluate_test and self.task.features.get("test"):
             self.test_metrics = self._evaluate("test", self.epoch)
+        for split in getattr(self.task, "eval_splits", ()):  # out-of-domain sets ("eval:<name>")
+            self.eval_data_metrics[split.split(":", 1)[1]] = self._evaluate(split, self.epoch)
 
     def _end(self, status: str, error: str | None) -> RunResult:
         """Emit ``run_ended`` (on every path) and write the final ``run.json``."""
@@ -226,10 +233,12 @@ class _Run:
             steps=self.step, best_epoch=best_epoch, final_model=final,
             val=self.evals.get(val_epoch) if val_epoch is not None else None,
             test=getattr(self, "test_metrics", None), wall_time=time.time() - self.t0, error=error,
+            eval_data=self.eval_data_metrics or None,
             model_dir=(self.run_dir / "model") if (final and self.cfg.save_model and self.run_dir) else None,
         )
         self._emit("run_ended", status=status, epochs=result.epochs, steps=result.steps,
                    best_epoch=best_epoch, final_model=final, val=result.val, test=result.test,
+                   eval_data=result.eval_data,
                    wall_time=result.wall_time, error=error, sink_failures=self.emitter.sink_failures)
         if self.accelerator.is_main_process:
             self._write_run_json(status, result)
@@ -245,7 +254,9 @@ class _Run:
                    steps_per_epoch=self.steps_per_epoch, max_epochs=self.settings.max_epochs,
                    labels=self.task.labels, device=str(acc.device), num_processes=acc.num_processes,
                    mixed_precision=acc.mixed_precision, data=info.get("data"), chunks=info.get("chunks"),
-                   metric=self.task.metric, versions=run_versions())
+                   metric=self.task.metric, versions=run_versions(), truncated=info.get("truncated"),
+                   dropped=info.get("dropped"), sample=info.get("sample"), eval_data=info.get("eval_data"),
+                   glue_task=info.get("glue_task"))
 
     def _write_run_json(self, status: str, result: RunResult | None = None) -> None:
         data = {"run_id": self.run_dir.name, "status": status, "config": self.cfg.to_dict(),

@@ -26,6 +26,7 @@ class RunResult:
     wall_time: float
     error: str | None
     model_dir: Path | None = None
+    eval_data: dict | None = None  # --eval-data set name -> metrics of the final model
 
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)

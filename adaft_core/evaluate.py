@@ -1,5 +1,9 @@
 """One evaluation pass: mean loss and the task's metrics in the same pass over a split.
 
+Predictions are ``task.predict(logits)`` (default: argmax over the last dim — per token for NER,
+per example for classification; regression squeezes its single output). ``loss`` is ``None``
+for a split whose batches carry no ``labels`` (an out-of-domain set scored through a label map).
+
 Validation loss is the mean of per-batch mean losses (``specs/adaptive.md``), summed over every
 rank in a data-parallel run so all ranks see the same value and make the same decision.
 """
@@ -54,16 +58,22 @@ def evaluate(model, loader, features, task, accelerator, strategy=None) -> dict:
     model.eval()
     loss_sum = torch.zeros((), device=accelerator.device, dtype=torch.float64)
     batches = torch.zeros((), device=accelerator.device, dtype=torch.float64)
+    lossless = torch.zeros((), device=accelerator.device, dtype=torch.float64)
+    predict = getattr(task, "predict", None) or _argmax
     rows = []
     try:
         with torch.inference_mode():
             for batch in loader:
                 index = batch.pop("feature_index")
                 out = model(**batch)
-                loss_sum += out.loss.double()
-                batches += 1
-                preds = out.logits.argmax(dim=-1)
-                rows.append((index.cpu().numpy(), preds.cpu().numpy(), batch["labels"].cpu().numpy()))
+                if out.loss is None:  # a batch without labels (an eval set scored through a label map)
+                    lossless += 1
+                else:
+                    loss_sum += out.loss.double()
+                    batches += 1
+                labels = batch.get("labels")
+                rows.append((index.cpu().numpy(), predict(out.logits).cpu().numpy(),
+                             None if labels is None else labels.cpu().numpy()))
     finally:
         model.train(was_training)
         if strategy is not None:
@@ -71,6 +81,13 @@ def evaluate(model, loader, features, task, accelerator, strategy=None) -> dict:
     if accelerator.num_processes > 1:
         loss_sum = accelerator.reduce(loss_sum, "sum")
         batches = accelerator.reduce(batches, "sum")
+        lossless = accelerator.reduce(lossless, "sum")
         rows = gather_object(rows)
     metrics = task.compute_metrics(rows, features)
-    return {"loss": float(loss_sum / batches.clamp(min=1)), **metrics}
+    loss = None if lossless > 0 else float(loss_sum / batches.clamp(min=1))
+    return {"loss": loss, **metrics}
+
+
+def _argmax(logits: torch.Tensor) -> torch.Tensor:
+    """Default predictions: the highest-scoring class (per token for NER, per example otherwise)."""
+    return logits.argmax(dim=-1)

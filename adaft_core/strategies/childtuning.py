@@ -1,0 +1,195 @@
+"""ChildTuning-D and ChildTuning-F (``specs/dps.md``; Xu et al., EMNLP 2021).
+
+``childtuning-d`` options: ``keep_fraction`` (default 0.3: the top 30 % of Fisher values are
+updated; the paper's ``reserve_p``), ``fisher_batches`` (default: the whole training set; a
+positive integer limits the Fisher pass to that many batches), ``save_masks`` (``latest``/
+``every``/``none``), ``telemetry`` (default True).
+
+- Before training (``on_train_start``): one pass over the (shuffled) training loader without
+  optimizer steps, dropout on; per parameter each gradient is clipped to norm 1 and
+  F += g² / N_batches (empirical Fisher). Batches with a non-finite gradient are skipped and N
+  counts the batches used. The pass draws one shuffle from the training loader's generator, so
+  epoch 0 trains on the next permutation (deterministic for a seed). Under data parallelism DDP
+  all-reduces each batch's gradient, so every rank computes the same F and the same mask.
+- One global threshold over every covered value (``masks.global_threshold``: bisection on the
+  float bits, no concatenation): keep the top ⌈keep_fraction · N⌉ (ties kept). The mask is fixed
+  for the run; a single ``mask`` event with ``step`` 0 reports the per-parameter kept fractions.
+- Every step: gradient ⊙ mask after global-norm clipping, no rescaling.
+- Covered: every parameter inside the transformer blocks (weights, biases, LayerNorm).
+
+``childtuning-f`` options: ``keep_fraction`` (default 0.3), ``save_masks`` (default ``none``: a
+fresh mask every step), ``telemetry`` (default True).
+
+- Every step, after clipping, for every parameter with a gradient: gradient ⊙ Bernoulli(keep) /
+  keep, element-wise. Random numbers come from a generator on the parameters' device seeded from
+  the run seed, identical on every rank, drawn in one flat buffer per ≤ 16 M entries (few kernels)
+  as ``uniform < keep`` (exactly Bernoulli; ``bernoulli_`` is ~4x slower on the CPU). The draws do
+  not depend on which rank reports, so ranks stay in step.
+- A ``mask`` event reports the draw of step 1 and of the first step after every validation.
+"""
+
+from __future__ import annotations
+
+import torch
+
+from .base import UpdateStrategy, check_fraction, check_positive_int
+from .masks import global_threshold, kept_count
+from .scope import all_params_scope, childtuning_d_scope, num_heads
+from .telemetry import MaskReporter, leakage
+
+_CHUNK = 1 << 24
+
+
+class ChildTuningD(UpdateStrategy):
+    name = "childtuning-d"
+
+    def __init__(self, *, keep_fraction: float = 0.3, fisher_batches: int | None = None,
+                 save_masks: str = "latest", telemetry: bool = True):
+        super().__init__(telemetry=telemetry)
+        self.keep_fraction = check_fraction("keep_fraction", keep_fraction)
+        self.fisher_batches = check_positive_int("fisher_batches", fisher_batches)
+        self.save_masks = save_masks
+        self.reporter = MaskReporter(self.name, self.keep_fraction, [], None, save_masks)  # validates
+        self.masks: dict[str, torch.Tensor] = {}
+        self.fisher_info: dict = {}
+
+    def setup(self, model, **kw) -> None:
+        super().setup(model, **kw)
+        self.infos = childtuning_d_scope(model)
+        self.reporter = MaskReporter(self.name, self.keep_fraction, self.infos, num_heads(model), self.save_masks)
+        self.reporter.enabled, self.reporter.emit = self.is_main, self.emit
+
+    def on_train_start(self, run_dir=None) -> None:
+        super().on_train_start(run_dir)
+        self.reporter.run_dir = run_dir
+        if not self.masks:
+            self.compute_mask(self.train_loader)
+
+    def fisher(self, loader) -> dict[str, torch.Tensor]:
+        """Empirical Fisher F = mean over batches of (per-parameter clipped g)²."""
+        if loader is None:
+            raise RuntimeError("childtuning-d needs the training loader (setup(train_loader=...)) for its Fisher pass")
+        model, acc = self.model, self.accelerator
+        was_training = model.training
+        model.train()
+        model.zero_grad(set_to_none=True)
+        fisher = {i.name: torch.zeros_like(i.param, dtype=torch.float32) for i in self.infos}
+        used = skipped = 0
+        for index, batch in enumerate(loader):
+            if self.fisher_batches is not None and index >= self.fisher_batches:
+                continue  # drain the loader so a prepared loader ends its epoch cleanly
+            loss = model(**batch).loss
+            acc.backward(loss) if acc is not None else loss.backward()
+            infos = [i for i in self.infos if i.param.grad is not None]
+            grads = [i.param.grad.float() for i in infos]
+            scale = self._scale()
+            norms = torch.stack(torch._foreach_norm(grads)) / scale if grads else torch.zeros(0)
+            if grads and bool(norms.isfinite().all()):
+                coef = (1.0 / (norms + 1e-6)).clamp(max=1.0) / scale  # clip each to norm 1, unscale
+                for g, c in zip(grads, coef.unbind()):
+                    g.mul_(c)  # the gradient is discarded below
+                torch._foreach_addcmul_([fisher[i.name] for i in infos], grads, grads)
+                used += 1
+            else:
+                skipped += 1
+            model.zero_grad(set_to_none=True)
+        if used == 0:
+            raise RuntimeError("childtuning-d: the Fisher pass saw no batch with finite gradients")
+        for f in fisher.values():
+            f.div_(used)
+        model.train(was_training)
+        self.fisher_info = {"fisher_batches": used, "fisher_skipped": skipped}
+        return fisher
+
+    def _scale(self) -> float:
+        scaler = getattr(self.accelerator, "scaler", None)
+        return float(scaler.get_scale()) if scaler is not None and scaler.is_enabled() else 1.0
+
+    def compute_mask(self, loader) -> None:
+        """Fisher pass, one global threshold, the fixed mask and its ``mask`` event (step 0)."""
+        fisher = self.fisher(loader)
+        with torch.no_grad():
+            total = sum(f.numel() for f in fisher.values())
+            threshold = global_threshold(list(fisher.values()), kept_count(total, self.keep_fraction))
+            self.masks = {name: f >= threshold for name, f in fisher.items()}
+        self.reporter.report(0, None, self.masks, threshold=threshold, **self.fisher_info)
+
+    def after_clip(self, step: int) -> None:
+        pairs = [(i.param.grad, self.masks[i.name]) for i in self.infos if i.param.grad is not None]
+        if pairs:
+            torch._foreach_mul_([p[0] for p in pairs], [p[1] for p in pairs])
+
+    def leakage(self, step: int) -> dict | None:
+        """Since the start (the mask is fixed): update of unselected vs selected weight entries."""
+        if self._drift is None or step < 1 or not self.masks:
+            return None
+        return leakage(((i, self._drift.initial_on(i), self.masks[i.name]) for i in self.infos
+                        if i.name in self._drift.initial), since_step=1)
+
+    def state_dict(self) -> dict:
+        return {"masks": dict(self.masks), **self.fisher_info}
+
+    def load_state_dict(self, state: dict) -> None:
+        device = self.infos[0].param.device if getattr(self, "infos", None) else "cpu"
+        self.masks = {k: v.to(device) for k, v in state["masks"].items()}
+
+
+class ChildTuningF(UpdateStrategy):
+    name = "childtuning-f"
+
+    def __init__(self, *, keep_fraction: float = 0.3, save_masks: str = "none", telemetry: bool = True):
+        super().__init__(telemetry=telemetry)
+        self.keep_fraction = check_fraction("keep_fraction", keep_fraction)
+        self.save_masks = save_masks
+        self.reporter = MaskReporter(self.name, self.keep_fraction, [], None, save_masks)  # validates
+        self.report_next = True
+
+    def setup(self, model, **kw) -> None:
+        super().setup(model, **kw)
+        self.infos = all_params_scope(model)
+        self.reporter = MaskReporter(self.name, self.keep_fraction, self.infos, num_heads(model), self.save_masks)
+        self.reporter.enabled, self.reporter.emit = self.is_main, self.emit
+        self.generators: dict = {}
+
+    def on_train_start(self, run_dir=None) -> None:
+        super().on_train_start(run_dir)
+        self.reporter.run_dir = run_dir
+
+    def _generator(self, device: torch.device) -> torch.Generator:
+        key = str(device)
+        if key not in self.generators:
+            self.generators[key] = torch.Generator(device=device).manual_seed(int(self.seed) * 1_000_003 + 29)
+        return self.generators[key]
+
+    @torch.no_grad()
+    def after_clip(self, step: int) -> None:
+        report = self.report_next and self.reporter.enabled
+        drawn: dict[str, torch.Tensor] = {}
+        groups: dict[tuple, list] = {}
+        for info in self.infos:
+            g = info.param.grad
+            if g is not None:
+                groups.setdefault((g.device, g.dtype), []).append((info.name, g))
+        for (device, dtype), items in groups.items():
+            start = 0
+            while start < len(items):  # chunks of at most _CHUNK entries (one at least)
+                chunk, n = [], 0
+                while start < len(items) and (not chunk or n + items[start][1].numel() <= _CHUNK):
+                    chunk.append(items[start])
+                    n += items[start][1].numel()
+                    start += 1
+                # Bernoulli(keep) as uniform < keep: exact, and ~4x faster than bernoulli_ on the CPU
+                buf = torch.empty(n, device=device, dtype=dtype).uniform_(generator=self._generator(device))
+                buf.lt_(self.keep_fraction)
+                views = [v.view_as(g) for v, (_, g) in zip(buf.split([g.numel() for _, g in chunk]), chunk)]
+                if report:
+                    drawn.update({name: v.bool() for v, (name, _) in zip(views, chunk)})
+                buf.mul_(1.0 / self.keep_fraction)
+                torch._foreach_mul_([g for _, g in chunk], views)
+        if report and drawn:
+            self.reporter.report(step, None, drawn)
+        self.report_next = False
+
+    def on_validation(self, *, epoch: int, step: int) -> dict | None:
+        self.report_next = True
+        return super().on_validation(epoch=epoch, step=step)

@@ -1,0 +1,160 @@
+"""The dashboard: ``App(runs_dir)`` — form, live curves, decisions, masks and the runs table.
+
+Data flows one way: event source (queue + run-log tails) → :class:`~dashboard.state.Store` →
+views. One UI pump calls :meth:`App.tick` 2–5 times a second on the kernel's event loop (an
+asyncio task, so a cell is never blocked and training, in its own thread, never waits for
+drawing); each view redraws only when its runs changed, inside ``batch_update``. Tests and the
+benchmark call ``tick()`` by hand (``App(..., autostart=False)``).
+
+In Jupyter: ``from dashboard import App; App("runs")``. As a web page: ``adaft dashboard``
+(Voila serving ``app.ipynb``, which calls :meth:`App.from_env`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import html
+import os
+import time
+from collections import deque
+from pathlib import Path
+
+import ipywidgets as W
+
+from .figures import SLOTS, CurvesView
+from .form import RunForm, Trainer
+from .masks import MasksView
+from .panels import DecisionPanel
+from .plotting import MAX_POINTS
+from .runs_table import RunsTable
+from .source import EventSource
+from .state import RunState, Store
+
+RUNS_ENV = "ADAFT_RUNS_DIR"
+
+
+class App:
+    def __init__(self, runs_dir: str | Path = "runs", *, pump_hz: float = 4.0, autostart: bool = True,
+                 max_points: int = MAX_POINTS, scan_interval: float = 2.0, table_interval: float = 1.0,
+                 trainer: Trainer | None = None):
+        self.runs_dir = Path(runs_dir).expanduser().resolve()
+        self.pump_hz = min(max(pump_hz, 0.5), 10.0)
+        self.table_interval = table_interval
+        self.source = EventSource(self.runs_dir, scan_interval=scan_interval)
+        self.store = Store()
+        self.form = RunForm(self.runs_dir, make_sinks=lambda: [self.source.sink()], trainer=trainer)
+        self.curves = CurvesView(max_points=max_points)
+        self.decisions = DecisionPanel()
+        self.masks = MasksView()
+        self.masks.paths = self.source.run_dir
+        self.table = RunsTable(self.runs_dir, self.source.run_dir)
+        self.table.select.observe(lambda _c: self._invalidate_table(), names="value")
+        self.header = W.HTML()
+        self.pump_error = W.HTML()
+        live = W.VBox([self.decisions.widget, self.curves.widget], layout=W.Layout(width="100%"))
+        # The masks page gets its figures when first shown: a plotly view created inside a hidden
+        # tab has no size and draws nothing until the page is resized.
+        self.masks_page = W.VBox(layout=W.Layout(width="100%"))
+        self.tabs = W.Tab(children=[live, self.masks_page, self.table.widget],
+                          titles=("Live", "Masks", "Runs"), layout=W.Layout(width="100%"))
+        self.tabs.observe(self._on_tab, names="selected_index")
+        self.widget = W.VBox([self.header, W.HBox([self.form.widget, self.tabs]), self.pump_error],
+                             layout=W.Layout(width="100%"))
+        self.tick_ms: deque[float] = deque(maxlen=200)
+        self.ticks = 0
+        self._auto_selected: str | None = None
+        self._next_table = -float("inf")
+        self._task: asyncio.Task | None = None
+        self._closed = False
+        self._render_header()
+        if autostart:
+            self.start_pump()
+
+    @classmethod
+    def from_env(cls, **kw) -> "App":
+        """The runs folder from ``$ADAFT_RUNS_DIR`` (set by ``adaft dashboard``), else ``runs``."""
+        return cls(os.environ.get(RUNS_ENV, "runs"), **kw)
+
+    # ------------------------------------------------------------------ display
+    def _repr_mimebundle_(self, **kwargs):
+        return self.widget._repr_mimebundle_(**kwargs)
+
+    def _render_header(self) -> None:
+        avg = sum(self.tick_ms) / len(self.tick_ms) if self.tick_ms else 0.0
+        self.header.value = (f"<div style='display:flex;gap:16px;align-items:baseline'><h3 style='margin:4px 0'>"
+                             f"adaft — fine-tuning dashboard</h3><span style='color:#6b7280'>runs folder "
+                             f"<code>{html.escape(str(self.runs_dir))}</code> · {len(self.store.runs)} runs · "
+                             f"UI tick {avg:.1f} ms</span></div>")
+
+    # ------------------------------------------------------------------ the pump
+    def shown_runs(self) -> list[RunState]:
+        """The runs whose curves are drawn: the table selection, else the newest run."""
+        chosen = [self.store.runs[r] for r in self.table.selected if r in self.store.runs]
+        if chosen:
+            return chosen[:SLOTS]
+        ordered = self.store.ordered()
+        return ordered[:1]
+
+    def _on_tab(self, change) -> None:
+        if change["new"] == 1 and not self.masks_page.children:
+            self.masks_page.children = [self.masks.widget]
+
+    def _invalidate_table(self) -> None:
+        self._next_table = -float("inf")
+
+    def tick(self, now: float | None = None) -> dict:
+        """Read new events, fold them in, redraw what changed. Returns what happened (tests)."""
+        t0 = time.perf_counter()
+        now = time.monotonic() if now is None else now
+        events = self.source.poll()
+        changed = self.store.apply_all(events)
+        own = self.form.trainer.run_id
+        if own and own in self.store.runs and self._auto_selected != own:
+            self._auto_selected = own  # follow the run just started from the form
+            self.table.update(self.store.ordered(), force=True)
+            self.table.select.value = (own,)
+        self.form.refresh()
+        drew = {"events": len(events), "changed": sorted(changed)}
+        if now >= self._next_table or changed - {r.run_id for r in self.store.runs.values() if r.live}:
+            drew["table"] = self.table.update(self.store.ordered())
+            self._next_table = now + self.table_interval
+        shown = self.shown_runs()
+        drew["curves"] = self.curves.update(shown)
+        drew["decisions"] = self.decisions.update(shown[0] if shown else None)
+        drew["masks"] = self.masks.update(self.store.ordered(), preferred=shown[0].run_id if shown else None)
+        self.ticks += 1
+        self.tick_ms.append((time.perf_counter() - t0) * 1000)
+        if self.ticks % 8 == 0 or changed:
+            self._render_header()
+        return drew
+
+    def start_pump(self) -> bool:
+        """Run ``tick`` on the kernel's event loop; False where no loop runs (plain scripts)."""
+        if self._task is not None and not self._task.done():
+            return True
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            return False
+        self._closed = False
+        self._task = loop.create_task(self._pump())
+        return True
+
+    async def _pump(self) -> None:
+        period = 1.0 / self.pump_hz
+        while not self._closed:
+            start = time.perf_counter()
+            try:
+                self.tick()
+                if self.pump_error.value:
+                    self.pump_error.value = ""
+            except Exception as exc:  # noqa: BLE001 - keep the page alive, say what broke
+                self.pump_error.value = (f"<span style='color:#dc2626'>dashboard update failed: "
+                                         f"{html.escape(type(exc).__name__)}: {html.escape(str(exc))}</span>")
+            await asyncio.sleep(max(0.02, period - (time.perf_counter() - start)))
+
+    def close(self) -> None:
+        """Stop the pump (a run training here goes on; ``form.stop()`` stops it)."""
+        self._closed = True
+        if self._task is not None:
+            self._task.cancel()

@@ -1,0 +1,187 @@
+"""The live curves: training loss, learning rate (phases shaded), validation loss and metric.
+
+One ``FigureWidget`` with three rows sharing the x axis, built once with every trace it will
+ever need: :data:`SLOTS` runs × (raw loss, smoothed loss, LR, val loss, val metric) plus one
+trace per marker kind (best / cooldown / restart / stop) that holds the markers of all shown
+runs. ``update(runs)`` re-sends whole (downsampled) arrays inside one ``batch_update``; the LR
+phases and DPS stages of the first shown run are drawn as shaded rectangles behind the LR row.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import ipywidgets as W
+import plotly.graph_objects as go
+from plotly.subplots import make_subplots
+
+from .plotting import MAX_POINTS, PALETTE, PHASE_COLORS, STAGE_COLORS, Smoother, ViewWatcher, downsample
+from .state import RunState
+
+SLOTS = 6
+PER_SLOT = 5  # raw loss, smoothed loss, lr, val loss, val metric
+MARKERS = {
+    "best": dict(symbol="star", size=15, color="#f59e0b", line=dict(width=1, color="#78350f")),
+    "cooldown": dict(symbol="triangle-down", size=13, color="#2563eb"),
+    "restart": dict(symbol="triangle-up", size=13, color="#16a34a"),
+    "stop": dict(symbol="x", size=14, color="#dc2626"),
+    "stopped": dict(symbol="square-open", size=13, color="#dc2626", line=dict(width=2)),
+    "failed": dict(symbol="x-open", size=14, color="#7f1d1d", line=dict(width=2)),
+}
+PHASE_NAMES = {"warmup": "warm-up", "constant": "constant", "cooldown": "cooldown", "decay": "decay"}
+
+
+def short(run_id: str, n: int = 28) -> str:
+    return run_id if len(run_id) <= n else "…" + run_id[-(n - 1):]
+
+
+class CurvesView:
+    """Controls + the three-row figure; call ``update(runs)`` from the UI pump."""
+
+    def __init__(self, max_points: int = MAX_POINTS):
+        self.max_points = max_points
+        self.smoother = Smoother()
+        base = make_subplots(rows=3, cols=1, shared_xaxes=True, vertical_spacing=0.07,
+                             specs=[[{}], [{}], [{"secondary_y": True}]],
+                             subplot_titles=("training loss per step", "learning rate per step",
+                                             "validation (per epoch)"))
+        for slot in range(SLOTS):
+            color = PALETTE[slot % len(PALETTE)]
+            group = f"run{slot}"
+            kw = dict(x=[], y=[], legendgroup=group, visible=False, mode="lines")
+            base.add_trace(go.Scatter(name="loss (raw)", line=dict(color=color, width=1), opacity=0.3,
+                                      showlegend=False, hoverinfo="skip", **kw), row=1, col=1)
+            base.add_trace(go.Scatter(name="loss", line=dict(color=color, width=2), **kw), row=1, col=1)
+            base.add_trace(go.Scatter(name="lr", line=dict(color=color, width=2), showlegend=False, **kw),
+                           row=2, col=1)
+            kw["mode"] = "lines+markers"
+            base.add_trace(go.Scatter(name="val loss", line=dict(color=color, width=2), showlegend=False,
+                                      **kw), row=3, col=1)
+            base.add_trace(go.Scatter(name="val metric", line=dict(color=color, width=2, dash="dot"),
+                                      marker=dict(symbol="diamond"), showlegend=False, **kw),
+                           row=3, col=1, secondary_y=True)
+        for kind, marker in MARKERS.items():
+            base.add_trace(go.Scatter(name=kind, x=[], y=[], mode="markers", marker=marker, text=[],
+                                      hovertemplate="%{text}<extra>" + kind + "</extra>", visible=False),
+                           row=3, col=1)
+        base.update_layout(height=720, margin=dict(l=60, r=60, t=40, b=40), hovermode="x unified",
+                           legend=dict(orientation="h", y=-0.08), template="plotly_white")
+        base.update_yaxes(title_text="val loss", row=3, col=1, secondary_y=False)
+        base.update_yaxes(title_text="metric", row=3, col=1, secondary_y=True, rangemode="tozero",
+                          tickmode="auto", nticks=6, showgrid=False)
+        self.title_annotations = tuple(base.layout.annotations)
+        self.fig = go.FigureWidget(base)
+        self.watcher = ViewWatcher(self.fig)
+        self.x_mode = W.ToggleButtons(options=[("step", "step"), ("epoch", "epoch")], value="step",
+                                      style={"button_width": "56px"}, layout=W.Layout(width="auto"))
+        self.smoothing = W.FloatSlider(value=0.6, min=0.0, max=0.99, step=0.01, description="smoothing",
+                                       readout_format=".2f", continuous_update=False)
+        auto = dict(indent=False, layout=W.Layout(width="auto", margin="0 12px 0 0"))
+        self.log_loss = W.Checkbox(value=False, description="log loss", **auto)
+        self.log_lr = W.Checkbox(value=False, description="log LR", **auto)
+        self.log_val = W.Checkbox(value=False, description="log val loss", **auto)
+        for control in (self.x_mode, self.smoothing, self.log_loss, self.log_lr, self.log_val):
+            control.observe(lambda _change: self.invalidate(), names="value")
+        self.controls = W.HBox([W.Label("x axis"), self.x_mode, self.smoothing, self.log_loss, self.log_lr,
+                                self.log_val],
+                               layout=W.Layout(flex_flow="row wrap", align_items="center"))
+        self.widget = W.VBox([self.controls, self.fig])
+        self._drawn: tuple | None = None
+
+    def invalidate(self) -> None:
+        self._drawn = None
+
+    def _key(self, runs: list[RunState]) -> tuple:
+        return (tuple((r.run_id, r.version) for r in runs), self.x_mode.value, self.smoothing.value,
+                self.log_loss.value, self.log_lr.value, self.log_val.value)
+
+    def update(self, runs: list[RunState], force: bool = False) -> bool:
+        """Redraw for ``runs`` (first = primary) if anything changed; True if it redrew."""
+        runs = runs[:SLOTS]
+        self.watcher.flush()
+        key = self._key(runs)
+        if key == self._drawn and not force:
+            return False
+        by_epoch = self.x_mode.value == "epoch"
+        with self.fig.batch_update():
+            for slot in range(SLOTS):
+                self._draw_slot(slot, runs[slot] if slot < len(runs) else None, by_epoch)
+            self._draw_markers(runs, by_epoch)
+            self._draw_shading(runs[0] if runs else None, by_epoch)
+            layout = self.fig.layout
+            layout.yaxis.type = "log" if self.log_loss.value else "linear"
+            layout.yaxis2.type = "log" if self.log_lr.value else "linear"
+            layout.yaxis3.type = "log" if self.log_val.value else "linear"
+            layout.xaxis3.title.text = "epoch (training progress)" if by_epoch else "optimizer step"
+            metrics = sorted({r.metric for r in runs}) or ["metric"]
+            layout.yaxis4.title.text = "val " + "/".join(metrics)
+        self.smoother.forget({r.run_id for r in runs})
+        self._drawn = key
+        return True
+
+    def _draw_slot(self, slot: int, run: RunState | None, by_epoch: bool) -> None:
+        traces = self.fig.data[slot * PER_SLOT:(slot + 1) * PER_SLOT]
+        if run is None:
+            for t in traces:
+                if t.visible:
+                    t.update(x=[], y=[], visible=False)
+            return
+        spe = run.steps_per_epoch
+        steps = run.series["step"].view
+        xs = steps / spe if by_epoch else steps
+        loss, lr = run.series["loss"].view, run.series["lr"].view
+        smooth = self.smoother.smooth(run.run_id, loss, float(self.smoothing.value))
+        name = short(run.run_id)
+        raw, sm, lrt, vl, vm = traces
+        x1, y1 = downsample(xs, loss, self.max_points)
+        raw.update(x=x1, y=y1, visible=True, name=f"{name} raw")
+        x2, y2 = downsample(xs, smooth, self.max_points)
+        sm.update(x=x2, y=y2, visible=True, name=name, mode="lines" if len(x2) > 1 else "markers")
+        x3, y3 = downsample(xs, lr, self.max_points)
+        lrt.update(x=x3, y=y3, visible=True, name=f"{name} lr")
+        epochs, estep, vloss, score = run.eval_arrays()
+        ex = (epochs + 1) if by_epoch else estep
+        vl.update(x=ex, y=vloss, visible=True, name=f"{name} val loss",
+                  text=[f"epoch {int(e)}" for e in epochs])
+        vm.update(x=ex, y=score, visible=True, name=f"{name} val {run.metric}")
+
+    def _draw_markers(self, runs: list[RunState], by_epoch: bool) -> None:
+        traces = self.fig.data[SLOTS * PER_SLOT:]
+        points: dict[str, tuple[list, list, list]] = {k: ([], [], []) for k in MARKERS}
+        for run in runs:
+            for m in run.markers():
+                if m["kind"] not in points:
+                    continue
+                xs, ys, texts = points[m["kind"]]
+                if by_epoch:
+                    xs.append((m["epoch"] + 1) if m["epoch"] is not None else m["step"] / run.steps_per_epoch)
+                else:
+                    xs.append(m["step"])
+                value = m["value"]
+                if not np.isfinite(value):  # no validation yet: put it on the last loss value
+                    loss = run.series["loss"].view
+                    value = float(loss[-1]) if len(loss) else 0.0
+                ys.append(value)
+                texts.append(f"{short(run.run_id)} · epoch {m['epoch']}: {m['text']}")
+        for trace, kind in zip(traces, MARKERS):
+            xs, ys, texts = points[kind]
+            trace.update(x=xs, y=ys, text=texts, visible=bool(xs))
+
+    def _draw_shading(self, run: RunState | None, by_epoch: bool) -> None:
+        shapes, notes = [], list(self.title_annotations)
+        if run is not None:
+            scale = 1.0 / run.steps_per_epoch if by_epoch else 1.0
+            total = max(run.n_steps, 1) * scale
+            for x0, x1, phase in run.phase_spans():
+                shapes.append(dict(type="rect", xref="x2", yref="y2 domain", x0=x0 * scale, x1=x1 * scale,
+                                   y0=0, y1=0.88, fillcolor=PHASE_COLORS.get(phase, "#e5e7eb"),
+                                   opacity=0.55, layer="below", line_width=0))
+                if (x1 - x0) * scale >= 0.06 * total:
+                    notes.append(dict(xref="x2", yref="y2 domain", x=(x0 + x1) / 2 * scale, y=0.82,
+                                      text=PHASE_NAMES.get(phase, phase), showarrow=False,
+                                      font=dict(size=11, color="#374151")))
+            for x0, x1, stage in run.stage_spans()[-400:]:
+                shapes.append(dict(type="rect", xref="x2", yref="y2 domain", x0=x0 * scale, x1=x1 * scale,
+                                   y0=0.9, y1=1.0, fillcolor=STAGE_COLORS.get(stage, "#d1d5db"),
+                                   opacity=0.8, layer="below", line_width=0))
+        self.fig.layout.shapes = shapes
+        self.fig.layout.annotations = notes

@@ -1,0 +1,158 @@
+"""The runs table: every run in the runs folder (and started here), overlay selection, CSV export.
+
+``rows(runs)`` and ``to_csv(rows)`` are pure; :class:`RunsTable` shows them as an HTML table with
+a multi-select that picks the runs whose curves are overlaid, an export button that writes the
+selected rows (and their per-epoch values) to CSV files in the runs folder and offers them as
+downloads, and a button that asks selected live runs of other processes to stop (``STOP`` file).
+"""
+
+from __future__ import annotations
+
+import base64
+import csv
+import html
+import io
+import time
+from pathlib import Path
+from typing import Any, Callable
+
+import ipywidgets as W
+
+from adaft_core.runs import STOP_FILE
+
+from .panels import status_badge
+from .plotting import fmt
+from .state import RunState
+
+COLUMNS = ("name", "status", "task", "mode", "strategy", "model", "seed", "train_size", "epochs", "steps",
+           "best_epoch", "metric", "best_val_loss", "best_val_score", "final_val_score", "test_score",
+           "wall_time", "started")
+SHOWN = (("name", "name"), ("status", "status"), ("mode", "mode"), ("strategy", "strategy"),
+         ("epochs", "epochs"), ("best_epoch", "best"), ("best_val_score", "best val"),
+         ("final_val_score", "final val"), ("test_score", "test"), ("wall_time", "time"))
+EPOCH_COLUMNS = ("name", "epoch", "step", "val_loss", "metric", "score", "phase", "action", "reason")
+
+
+def rows(runs: list[RunState]) -> list[dict[str, Any]]:
+    return [r.summary() for r in runs]
+
+
+def epoch_rows(runs: list[RunState]) -> list[dict[str, Any]]:
+    out = []
+    for r in runs:
+        decisions = {d["epoch"]: d for d in r.decisions}
+        for epoch in sorted(r.evals):
+            ev, d = r.evals[epoch], decisions.get(epoch, {})
+            out.append({"name": r.run_id, "epoch": epoch, "step": ev.get("step"), "val_loss": ev.get("loss"),
+                        "metric": ev.get("metric"), "score": ev.get("score"), "phase": d.get("phase"),
+                        "action": d.get("action"), "reason": d.get("reason")})
+    return out
+
+
+def to_csv(records: list[dict[str, Any]], columns=COLUMNS) -> str:
+    buf = io.StringIO()
+    writer = csv.DictWriter(buf, fieldnames=list(columns), extrasaction="ignore", lineterminator="\n")
+    writer.writeheader()
+    for rec in records:
+        rec = dict(rec)
+        if isinstance(rec.get("started"), (int, float)):
+            rec["started"] = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(rec["started"]))
+        writer.writerow({k: ("" if rec.get(k) is None else rec.get(k)) for k in columns})
+    return buf.getvalue()
+
+
+def _cell(key: str, value: Any) -> str:
+    if key == "status":
+        return status_badge(str(value))
+    if key == "wall_time":
+        return "–" if value is None else f"{value:.0f} s"
+    if key in ("best_val_score", "final_val_score", "test_score"):
+        return fmt(value)
+    return html.escape("–" if value is None else str(value))
+
+
+def table_html(records: list[dict[str, Any]], selected: set[str]) -> str:
+    if not records:
+        return "<i>No runs yet in this runs folder.</i>"
+    head = "".join(f"<th style='text-align:left;padding:2px 8px'>{label}</th>" for _, label in SHOWN)
+    body = []
+    for rec in records:
+        bg = "#eef2ff" if rec["name"] in selected else "transparent"
+        cells = "".join(f"<td style='padding:2px 8px'>{_cell(k, rec.get(k))}</td>" for k, _ in SHOWN)
+        body.append(f"<tr class='adaft-run' data-run='{html.escape(rec['name'])}' style='background:{bg}'>{cells}</tr>")
+    return (f"<table class='adaft-runs' style='border-collapse:collapse;font-size:13px'><tr>{head}</tr>"
+            + "".join(body) + "</table>")
+
+
+def download_link(text: str, filename: str, label: str) -> str:
+    data = base64.b64encode(text.encode("utf-8")).decode("ascii")
+    return (f'<a download="{html.escape(filename)}" href="data:text/csv;base64,{data}" '
+            f'style="margin-right:12px">{html.escape(label)}</a>')
+
+
+class RunsTable:
+    def __init__(self, runs_dir: Path | None, run_dir_of: Callable[[str], Path | None] = lambda _r: None):
+        self.runs_dir = runs_dir
+        self.run_dir_of = run_dir_of
+        self.table = W.HTML()
+        self.select = W.SelectMultiple(options=[], rows=8, description="overlay",
+                                       layout=W.Layout(width="520px"))
+        self.export = W.Button(description="Export selection to CSV", icon="download")
+        self.stop_selected = W.Button(description="Stop selected (STOP file)", icon="stop")
+        self.message = W.HTML()
+        self.export.on_click(lambda _b: self.export_csv())
+        self.stop_selected.on_click(lambda _b: self.request_stop())
+        self.widget = W.VBox([self.table, self.select, W.HBox([self.export, self.stop_selected]), self.message])
+        self.records: list[dict[str, Any]] = []
+        self._runs: list[RunState] = []
+        self._drawn: tuple | None = None
+
+    @property
+    def selected(self) -> list[str]:
+        return list(self.select.value)
+
+    def update(self, runs: list[RunState], force: bool = False) -> bool:
+        self._runs = runs
+        ids = [r.run_id for r in runs]
+        if list(self.select.options) != ids:
+            keep = tuple(v for v in self.select.value if v in ids)
+            self.select.options = ids
+            self.select.value = keep
+        key = (tuple((r.run_id, r.version) for r in runs), tuple(self.select.value))
+        if key == self._drawn and not force:
+            return False
+        self.records = rows(runs)
+        self.table.value = table_html(self.records, set(self.select.value))
+        self._drawn = key
+        return True
+
+    def export_csv(self) -> list[Path]:
+        """Write the selected rows (all rows if none is selected) and their epochs to CSV."""
+        chosen = set(self.selected) or {r.run_id for r in self._runs}
+        runs = [r for r in self._runs if r.run_id in chosen]
+        summary, epochs = to_csv(rows(runs)), to_csv(epoch_rows(runs), EPOCH_COLUMNS)
+        stamp = time.strftime("%Y%m%d-%H%M%S")
+        written = []
+        if self.runs_dir is not None:
+            out = Path(self.runs_dir) / "exports"
+            out.mkdir(parents=True, exist_ok=True)
+            for name, text in ((f"runs-{stamp}.csv", summary), (f"epochs-{stamp}.csv", epochs)):
+                (out / name).write_text(text, encoding="utf-8")
+                written.append(out / name)
+        where = f" (saved in {html.escape(str(written[0].parent))})" if written else ""
+        self.message.value = (f"{len(runs)} run(s) exported{where}: "
+                              + download_link(summary, f"runs-{stamp}.csv", "runs.csv")
+                              + download_link(epochs, f"epochs-{stamp}.csv", "epochs.csv"))
+        return written
+
+    def request_stop(self) -> list[str]:
+        """Create ``STOP`` in the folder of every selected live run (any process stops there)."""
+        stopped = []
+        for r in self._runs:
+            path = self.run_dir_of(r.run_id)
+            if r.run_id in self.selected and r.live and path is not None:
+                (path / STOP_FILE).touch()
+                stopped.append(r.run_id)
+        self.message.value = (f"asked to stop: {', '.join(map(html.escape, stopped))}" if stopped
+                              else "select a running run to stop it")
+        return stopped

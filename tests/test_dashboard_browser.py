@@ -1,0 +1,142 @@
+"""Acceptance 2 of the dashboard issue: ``adaft dashboard`` in headless Chromium (Playwright).
+
+Starts the server on a temporary runs folder and a free port, starts the tiny demo preset from
+the form and waits until the loss curve grows and the stop marker and its reason appear; starts
+a second run and stops it with the button (status ``stopped``); switches a log-scale toggle;
+saves screenshots into ``test-artifacts/`` (and the finished run into ``$ADAFT_DOCS_SCREENSHOT``
+when set, e.g. ``docs/dashboard.png``). Needs Chromium at /usr/bin/chromium (or
+``$ADAFT_CHROMIUM``): ``scripts/install.sh --test`` installs Debian's package; skipped otherwise.
+Waits are bounded polls of the page state, never fixed sleeps.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+pytest.importorskip("voila")
+playwright = pytest.importorskip("playwright.sync_api")
+
+CHROMIUM = os.environ.get("ADAFT_CHROMIUM", "/usr/bin/chromium")
+ARGS = ["--no-sandbox", "--headless", "--disable-gpu", "--disable-background-networking",
+        "--disable-component-update", "--disable-sync", "--no-first-run"]
+REPO = Path(__file__).resolve().parents[1]
+ARTIFACTS = REPO / "test-artifacts"
+
+pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists(),
+                                reason=f"no Chromium at {CHROMIUM} (scripts/install.sh --test installs it)")
+
+# JavaScript probes of the live page (plotly keeps the drawn traces in gd._fullData)
+CURVES = "document.querySelectorAll('.js-plotly-plot')[0]"
+LOSS_POINTS = f"() => {{ const g = {CURVES}; return g && g._fullData ? (g._fullData[0].x || []).length : 0 }}"
+STOP_MARKERS = (f"() => {{ const g = {CURVES}; if (!g || !g._fullData) return 0; "
+                "const t = g._fullData.find(t => t.name === 'stop'); return t && t.visible === true ? t.x.length : 0 }")
+LOSS_AXIS = f"() => {CURVES}.layout.yaxis.type"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_until(predicate, timeout: float, what: str, every: float = 0.25):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(every)  # a bounded poll of the page, not a fixed wait
+    raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}")
+
+
+@pytest.fixture
+def server(tmp_path, tmp_path_factory):
+    runs, port = tmp_path / "runs", free_port()
+    env = {**os.environ, "ADAFT_CACHE_DIR": str(tmp_path_factory.getbasetemp() / "adaft-cache")}
+    log = open(tmp_path / "server.log", "w")
+    proc = subprocess.Popen([sys.executable, "-m", "adaft_core.cli", "dashboard", "--runs", str(runs),
+                             "--port", str(port)], stdout=log, stderr=subprocess.STDOUT, env=env, cwd=tmp_path)
+    url = f"http://127.0.0.1:{port}/"
+
+    def up():
+        if proc.poll() is not None:
+            raise AssertionError(f"adaft dashboard exited: {(tmp_path / 'server.log').read_text()[-3000:]}")
+        try:  # the port accepts connections: the server is up (a page request would start a kernel)
+            with socket.create_connection(("127.0.0.1", port), timeout=2):
+                return True
+        except OSError:
+            return False
+
+    try:
+        wait_until(up, 90, "the Voila server")
+        yield url, runs
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+        log.close()
+
+
+def test_dashboard_in_a_browser(server):
+    url, runs = server
+    ARTIFACTS.mkdir(exist_ok=True)
+    with playwright.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        page = browser.new_page(viewport={"width": 1500, "height": 1250})
+        try:
+            page.goto(url, timeout=120_000)
+            page.wait_for_selector("text=fine-tuning dashboard", timeout=120_000)
+            page.locator(".widget-inline-hbox:has(> label:text-is('preset')) select").select_option(
+                label="tiny demo (~30 s on a CPU)")
+            start, stop = page.get_by_role("button", name="Start"), page.get_by_role("button", name="Stop")
+            status = page.locator(".adaft-form-status")
+            wait_until(lambda: page.locator(".widget-inline-hbox:has(> label:text-is('model')) input")
+                       .input_value() == "minilm-2l", 20, "the preset to fill the form")
+            start.click()
+            # the loss curve grows, then the stop marker and its reason appear
+            first = wait_until(lambda: page.evaluate(LOSS_POINTS), 240, "the first loss points")
+            wait_until(lambda: page.evaluate(LOSS_POINTS) > first + 5, 120, "the loss curve to grow")
+            wait_until(lambda: page.evaluate(STOP_MARKERS) >= 1, 300, "the stop marker")
+            decision = page.locator(".adaft-decision").inner_text()
+            assert "stop," in decision and "without improvement" in decision, decision
+            wait_until(lambda: "early_stopped" in status.inner_text(), 120, "the run to finish")
+            page.screenshot(path=str(ARTIFACTS / "dashboard-finished.png"))
+            if os.environ.get("ADAFT_DOCS_SCREENSHOT"):
+                page.screenshot(path=os.environ["ADAFT_DOCS_SCREENSHOT"])
+            first_run = status.inner_text().split(": ", 1)[1].strip()
+            # a second run, stopped with the button
+            wait_until(lambda: start.is_enabled(), 30, "Start to be enabled again")
+            start.click()
+            wait_until(lambda: status.inner_text().startswith("running: "), 240, "the second run to start")
+            second_run = status.inner_text().split(": ", 1)[1].strip()
+            assert second_run != first_run
+            wait_until(lambda: stop.is_enabled(), 30, "Stop to be enabled")
+            stop.click()
+            wait_until(lambda: status.inner_text().startswith("stopped: "), 120, "the stopped status")
+            ended = json.loads((runs / second_run / "events.jsonl").read_text().splitlines()[-1])
+            assert ended["event"] == "run_ended" and ended["status"] == "stopped"
+            # a log-scale toggle
+            page.get_by_text("log loss", exact=True).click()
+            wait_until(lambda: page.evaluate(LOSS_AXIS) == "log", 30, "the log-scale loss axis")
+            page.screenshot(path=str(ARTIFACTS / "dashboard-browser.png"))
+            # the runs table lists both runs
+            page.get_by_role("tab", name="Runs").click()
+            table = page.locator(".adaft-runs")
+            wait_until(lambda: first_run in table.inner_text() and second_run in table.inner_text(), 30,
+                       "both runs in the table")
+        except BaseException:
+            page.screenshot(path=str(ARTIFACTS / "dashboard-failure.png"))
+            raise
+        finally:
+            browser.close()
