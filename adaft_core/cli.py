@@ -54,7 +54,8 @@ def build_parser() -> argparse.ArgumentParser:
     d = TrainConfig()
     t.add_argument("--task", default=d.task, help=f"one of {', '.join(TASKS)} (default: %(default)s)")
     t.add_argument("--model", default=d.model,
-                   help="'minilm' (shipped all-MiniLM-L6-v2), a local folder or a Hugging Face id (default: %(default)s)")
+                   help="'minilm' (shipped all-MiniLM-L6-v2), 'minilm-2l' (its first 2 layers, for fast demos), "
+                        "a local folder or a Hugging Face id (default: %(default)s)")
     t.add_argument("--data", default=d.data,
                    help="'wikigold' (shipped), a folder with train/dev/test files, 'hf:NAME' or a saved "
                         "datasets folder (default: %(default)s)")

@@ -139,9 +139,10 @@ class MasksView:
         main.add_trace(_heatmap(showscale=True, colorbar=dict(len=0.9)), row=1, col=2)
         main.update_layout(height=420, margin=dict(l=80, r=20, t=40, b=40), template="plotly_white")
         self.fig = go.FigureWidget(main)
-        inside = go.Figure([go.Bar(name="per head", x=[], y=[]),
-                            go.Bar(name="per neuron", x=[], y=[], xaxis="x2", yaxis="y2")])
-        inside.update_layout(height=260, margin=dict(l=60, r=20, t=30, b=40), template="plotly_white",
+        bar = dict(marker=dict(color="#2563eb", line=dict(width=0)), showlegend=False)
+        inside = go.Figure([go.Bar(name="per head", x=[], y=[], **bar),
+                            go.Bar(name="per neuron", x=[], y=[], xaxis="x2", yaxis="y2", **bar)])
+        inside.update_layout(height=260, bargap=0.05, margin=dict(l=60, r=20, t=30, b=40), template="plotly_white",
                              xaxis=dict(domain=[0, 0.3], title="head"),
                              xaxis2=dict(domain=[0.38, 1], title="neuron"),
                              yaxis=dict(range=[0, 1], title="kept"), yaxis2=dict(range=[0, 1], anchor="x2"))

@@ -61,7 +61,10 @@ def wait_until(predicate, timeout: float, what: str, every: float = 0.25):
 @pytest.fixture
 def server(tmp_path, tmp_path_factory):
     runs, port = tmp_path / "runs", free_port()
-    env = {**os.environ, "ADAFT_CACHE_DIR": str(tmp_path_factory.getbasetemp() / "adaft-cache")}
+    # one torch thread in the page's kernel: Chromium, the server and the test share 2 CPUs in CI, and
+    # an oversubscribed CPU makes a 20 s demo take minutes
+    env = {"OMP_NUM_THREADS": "1", **os.environ,
+           "ADAFT_CACHE_DIR": str(tmp_path_factory.getbasetemp() / "adaft-cache")}
     log = open(tmp_path / "server.log", "w")
     proc = subprocess.Popen([sys.executable, "-m", "adaft_core.cli", "dashboard", "--runs", str(runs),
                              "--port", str(port)], stdout=log, stderr=subprocess.STDOUT, env=env, cwd=tmp_path)

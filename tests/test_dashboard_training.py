@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import threading
 import time
+from pathlib import Path
 
 import pytest
 
@@ -39,6 +40,8 @@ def test_demo_preset_trains_to_an_early_stop_from_the_form(app):
     print(f"demo preset: {run.status} after {len(run.evals)} epochs, {run.n_steps} steps, {seconds:.1f} s")
     assert run.status == "early_stopped" and run.decisions[-1]["action"] == "stop"
     assert run.started["model"] == "minilm-2l" and len(run.evals) < 30
+    built = json.loads((Path(run.started["model_path"]) / "config.json").read_text())
+    assert built["num_hidden_layers"] == 2 and built["hidden_size"] == 384  # MiniLM cut to 2 layers
     assert any(m["kind"] == "cooldown" for m in run.markers()) and any(m["kind"] == "stop" for m in run.markers())
     assert "stop, 3 epochs without improvement" in app.decisions.widget.value
     assert app.table.selected == [trainer.run_id]  # the run started here is followed

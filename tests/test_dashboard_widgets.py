@@ -18,7 +18,6 @@ pytest.importorskip("anywidget")
 from dashboard_events import mask_event, synthetic_run, write_log  # noqa: E402
 from test_modes import EXAMPLE_1, EXAMPLE_2  # noqa: E402
 
-from adaft_core.modes import ModeSettings  # noqa: E402
 from dashboard.app import App  # noqa: E402
 from dashboard.figures import MARKERS, PER_SLOT, SLOTS  # noqa: E402
 from dashboard.masks import mask_grid  # noqa: E402
