@@ -55,6 +55,7 @@ class RunState:
         self.stages: list[str | None] = []
         self.evals: dict[int, dict[str, Any]] = {}  # validation, by epoch
         self.test: dict[str, Any] | None = None
+        self.extra_evals: dict[str, dict[str, Any]] = {}  # --eval-data name -> its eval event
         self.decisions: list[dict[str, Any]] = []
         self.masks: list[dict[str, Any]] = []
         self.checkpoints: list[dict[str, Any]] = []
@@ -81,10 +82,13 @@ class RunState:
         elif kind == "run_started":
             self.started = dict(ev)
         elif kind == "eval":
-            if ev.get("split", "validation") == "validation":
+            split = ev.get("split", "validation")
+            if split == "validation":
                 self.evals[int(ev["epoch"])] = dict(ev)
-            else:
+            elif split == "test":
                 self.test = dict(ev)
+            else:  # out-of-domain sets: "eval:<name>"
+                self.extra_evals[split.split(":", 1)[-1]] = dict(ev)
         elif kind == "decision":
             self.decisions.append(dict(ev))
         elif kind == "mask":

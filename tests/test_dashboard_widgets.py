@@ -297,3 +297,17 @@ def test_form_validation_messages_in_place(app):
     cfg = form.validate()
     assert cfg.model == "minilm-2l" and cfg.cooldown_epochs == 2 and cfg.save_checkpoints is False
     assert not any(e.value for e in form.errors.values())
+
+
+def test_out_of_domain_evals_do_not_overwrite_the_test_score():
+    from dashboard.state import RunState
+
+    state = RunState("r")
+    events = [{"event": "eval", "run_id": "r", "seq": i, "time": float(i), "epoch": 0, "step": 4,
+               "split": split, "loss": 0.5, "metric": "accuracy", "score": score, "metrics": {}}
+              for i, (split, score) in enumerate([("validation", 0.6), ("test", 0.7), ("eval:snli_2way", 0.8)])]
+    for ev in events:
+        state.apply(ev)
+    assert state.evals[0]["score"] == 0.6
+    assert state.test["score"] == 0.7
+    assert state.extra_evals["snli_2way"]["score"] == 0.8
