@@ -150,10 +150,21 @@ class ChildTuningF(UpdateStrategy):
         self.reporter = MaskReporter(self.name, self.keep_fraction, self.infos, num_heads(model), self.save_masks)
         self.reporter.enabled, self.reporter.emit = self.is_main, self.emit
         self.generators: dict = {}
+        # Embedding gradients are zero outside the rows of the batch's tokens; masking a zero row
+        # changes nothing, so only the rows with a gradient need random draws (same distribution,
+        # about half of MiniLM's draws saved: its word embeddings are 11.7 M of 22.7 M entries).
+        self.row_sparse = {id(m.weight) for m in model.modules() if isinstance(m, torch.nn.Embedding)}
 
     def on_train_start(self, run_dir=None) -> None:
         super().on_train_start(run_dir)
         self.reporter.run_dir = run_dir
+
+    def _mask_rows_with_gradient(self, g: torch.Tensor) -> None:
+        """``g ⊙ Bernoulli(keep)/keep`` drawing only for the rows of ``g`` that are not all zero."""
+        rows = g.ne(0).any(dim=1).nonzero().squeeze(1)
+        sub = g.index_select(0, rows)
+        keep = torch.empty_like(sub).uniform_(generator=self._generator(g.device)).lt_(self.keep_fraction)
+        g.index_copy_(0, rows, sub.mul_(keep).mul_(1.0 / self.keep_fraction))
 
     def _generator(self, device: torch.device) -> torch.Generator:
         key = str(device)
@@ -168,7 +179,11 @@ class ChildTuningF(UpdateStrategy):
         groups: dict[tuple, list] = {}
         for info in self.infos:
             g = info.param.grad
-            if g is not None:
+            if g is None:
+                continue
+            if not report and id(info.param) in self.row_sparse and g.dim() == 2:
+                self._mask_rows_with_gradient(g)
+            else:
                 groups.setdefault((g.device, g.dtype), []).append((info.name, g))
         for (device, dtype), items in groups.items():
             start = 0
