@@ -33,8 +33,8 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 sys.path.insert(0, str(HERE.parent / "tests"))
+from readme_section import replace_section  # noqa: E402  (bench/ is on sys.path)
 
-START, END = "<!-- dashboard-bench:start -->", "<!-- dashboard-bench:end -->"
 
 
 def make_log(steps: int, spe: int = 100) -> list[dict]:
@@ -141,7 +141,7 @@ def bench_engine(args) -> dict:
 
 def readme_section(res: dict) -> str:
     t, e = res["ticks"], res["engine"]
-    return f"""{START}
+    return f"""
 ## Dashboard (`bench/dashboard.py`)
 
 {res['machine']}, torch threads {res['torch_threads']}, {time.strftime('%Y-%m-%d', time.localtime(res['time']))}.
@@ -156,7 +156,7 @@ Engine with the live view attached (queue sink + `App.tick` at 4 Hz in the main 
 median of {len(e['plain'])} interleaved runs of `{e['config']['model']}`, {e['config']['train_fraction']} of
 {e['config']['data']}: {e['plain_steps_per_s']:.3f} → {e['live_steps_per_s']:.3f} steps/s,
 **{e['slowdown_pct']:+.1f} %** slower (target: under 2 %).
-{END}"""
+"""
 
 
 def main(argv=None) -> int:
@@ -190,13 +190,7 @@ def main(argv=None) -> int:
     Path(args.out).write_text(json.dumps(res, indent=1))
     if args.readme and not args.skip_engine:
         path = Path(args.readme)
-        text = path.read_text() if path.exists() else "# Benchmarks\n"
-        section = readme_section(res)
-        if START in text and END in text:
-            text = text[:text.index(START)] + section + text[text.index(END) + len(END):]
-        else:
-            text = text.rstrip() + "\n\n" + section + "\n"
-        path.write_text(text)
+        replace_section(path, "dashboard-bench", readme_section(res))
         print(f"wrote {args.out} and the dashboard section of {path}")
     return 0
 

@@ -35,6 +35,8 @@ import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+from readme_section import replace_section  # noqa: E402
 sys.path.insert(0, str(HERE.parent))
 
 STRATEGIES = ("vanilla", "dps-dense", "dps-mix", "childtuning-d", "childtuning-f")
@@ -153,16 +155,9 @@ def table(s: dict[str, dict]) -> str:
 
 
 def write_readme(text: str, command: str, meta: str) -> None:
-    readme = HERE / "README.md"
-    start, end = "<!-- strategies:start -->", "<!-- strategies:end -->"
-    body = (f"{start}\n## Update strategies: per-step time and memory against vanilla\n\n"
-            f"Command: `{command}` ({meta})\n\n{text}\n{end}")
-    old = readme.read_text() if readme.exists() else "# Benchmarks\n"
-    if start in old:
-        old = old[:old.index(start)] + body + old[old.index(end) + len(end):]
-    else:
-        old = old.rstrip() + "\n\n" + body + "\n"
-    readme.write_text(old)
+    replace_section(HERE / "README.md", "strategies",
+                    f"## Update strategies: per-step time and memory against vanilla\n\n"
+                    f"Command: `{command}` ({meta})\n\n{text}")
 
 
 def main() -> None:

@@ -34,6 +34,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 
 from adaft_core import TrainConfig  # noqa: E402
+from readme_section import replace_section  # noqa: E402  (bench/ is on sys.path)
 from adaft_core.tasks.base import get_task  # noqa: E402
 
 VARIANTS = ("adaft", "trainer", "adaft-grouped", "trainer-grouped", "adaft-nosink", "adaft-live")
@@ -68,7 +69,7 @@ class RssSampler:
 
 def run_adaft(cfg: TrainConfig, variant: str) -> dict:
     from adaft_core import engine
-    from adaft_core.events import JsonlSink, QueueSink
+    from adaft_core.events import QueueSink
 
     times: dict[str, float] = {}
 
@@ -192,15 +193,8 @@ def table(s: dict, meta: dict) -> str:
 
 
 def write_readme(text: str, command: str) -> None:
-    readme = HERE / "README.md"
-    start, end = "<!-- throughput:start -->", "<!-- throughput:end -->"
-    body = f"{start}\n## Throughput: adaft vs Hugging Face Trainer\n\nCommand: `{command}`\n\n{text}\n{end}"
-    old = readme.read_text() if readme.exists() else "# Benchmarks\n"
-    if start in old:
-        old = old[:old.index(start)] + body + old[old.index(end) + len(end):]
-    else:
-        old = old.rstrip() + "\n\n" + body + "\n"
-    readme.write_text(old)
+    replace_section(HERE / "README.md", "throughput",
+                    f"## Throughput: adaft vs Hugging Face Trainer\n\nCommand: `{command}`\n\n{text}")
 
 
 def main() -> None:
