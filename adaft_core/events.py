@@ -1,5 +1,22 @@
 """Frozen event records and the sinks that receive them (DESIGN.md "Event contract").
 
+Every event has ``event``, ``run_id``, ``seq`` (0, 1, 2, ...) and ``time`` (Unix seconds), plus
+at least these fields (extend, never rename: the dashboard, CLI, tests and outside tools read them):
+
+- ``run_started``: config, task, mode, strategy, model, seed, train_size, val_size,
+  steps_per_epoch, max_epochs, labels, device, versions (+ metric, data, chunks, num_processes, ...)
+- ``step`` (after every optimizer step): step (1-based), epoch (0-based), loss, lr (the LR this
+  step used), grad_norm, stage ("I"/"II" for DPS, else null)
+- ``eval``: epoch, step, split (validation / test / eval:NAME), loss, metric, score, metrics
+- ``decision`` (after each validation eval): epoch, monitor, value, best, improved, wait, phase,
+  action (continue/cooldown/restart/stop), reason (+ epochs_left, early_stop)
+- ``mask`` (a strategy selected a mask): step, stage, strategy, keep_fraction, modules: list of
+  {name, layer, kind, kept, overlap_prev}
+- ``telemetry`` (strategies, after a decision or a Stage II): drift per layer, Stage II leakage
+- ``checkpoint``: epoch, step, path, is_best
+- ``run_ended`` (always, also on failure or stop): status (completed / early_stopped / stopped /
+  failed), epochs, steps, best_epoch, final_model (last/best), val, test, eval_data, wall_time, error
+
 The engine calls :meth:`EventEmitter.emit` with an event name and its fields; the emitter adds
 ``event``, ``run_id``, ``seq`` and ``time`` and hands the frozen :class:`Event` to every sink.
 Sinks only observe: a sink that raises is reported once (a warning) and training goes on.
