@@ -172,7 +172,7 @@ class _Run:
             metrics = self._evaluate("validation", epoch)
             self.monitor, decision = decide(self.monitor, epoch=epoch, value=metrics["loss"],
                                             settings=self.settings, steps_per_epoch=self.steps_per_epoch)
-            self._emit("decision", **{k: v for k, v in vars(decision).items()})
+            self._emit("decision", **vars(decision))
             telemetry = self.strategy.on_validation(epoch=epoch, step=self.step)  # drift, leakage
             if telemetry:
                 self._emit("telemetry", **telemetry)

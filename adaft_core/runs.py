@@ -56,12 +56,13 @@ def read_events(path: str | Path) -> list[dict[str, Any]]:
     return list(iter_events(path))
 
 
-def iter_events(path: str | Path, offset: int = 0) -> Iterator[dict[str, Any]]:
+def iter_events(path: str | Path) -> Iterator[dict[str, Any]]:
+    """The complete events of a run log (a folder or its ``events.jsonl``), read once from the
+    start; a live view tails new lines by byte offset with ``dashboard.source.LogTail``."""
     path = Path(path)
     if path.is_dir():
         path = path / EVENTS_FILE
     with open(path, encoding="utf-8") as f:
-        f.seek(offset)
         for line in f:
             if not line.endswith("\n"):
                 break  # still being written
