@@ -4,7 +4,7 @@ Start here: :func:`adaft_core.train` with a :class:`adaft_core.TrainConfig`; the
 ``adaft train`` (``cli.py``); the loop is ``engine.py``; the event contract is ``events.py``.
 """
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
 
 from .config import TrainConfig  # noqa: E402
 from .errors import AdaftError, ConfigError, DataError  # noqa: E402

@@ -1,5 +1,5 @@
-"""The ``adaft`` command: ``adaft train``, ``adaft runs list``, ``adaft runs show RUN``,
-``adaft dashboard``.
+"""The ``adaft`` command: ``adaft train``, ``adaft runs list``, ``adaft runs show RUN``
+(``cli_runs.py``), ``adaft dashboard``.
 
 Input errors (:class:`~adaft_core.errors.AdaftError`) are printed as one message, without a
 traceback, with exit status 2; a run that fails or is stopped exits 1.
@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import argparse
 import sys
-import time
 
 from .config import TASKS, TrainConfig
 from .errors import AdaftError
+from .cli_runs import add_runs_parser, cmd_runs
 from .modes import MODES
 
 TRAIN_EPILOG = """examples:
@@ -117,14 +117,7 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--length-grouping", action="store_true",
                    help="batch sentences of similar length together (faster; changes sampling)")
 
-    r = sub.add_parser("runs", help="list or show runs")
-    rsub = r.add_subparsers(dest="runs_command", required=True)
-    rl = rsub.add_parser("list", help="a table of runs")
-    rl.add_argument("--runs", default="runs", help="runs folder (default: %(default)s)")
-    rs = rsub.add_parser("show", help="one run's summary and decisions")
-    rs.add_argument("run", help="run id, id prefix or folder")
-    rs.add_argument("--runs", default="runs", help="runs folder (default: %(default)s)")
-    rs.add_argument("--json", action="store_true", help="print run.json")
+    add_runs_parser(sub)
 
     db = sub.add_parser("dashboard", help="serve the live dashboard (Voila) on 127.0.0.1")
     db.add_argument("--runs", default="runs", help="runs folder to show and train into (default: %(default)s)")
@@ -185,51 +178,6 @@ def cmd_train(args) -> int:
     return 0 if result.status in ("completed", "early_stopped") else 1
 
 
-def _fmt(v, spec=".4f") -> str:
-    return "-" if v is None else format(v, spec)
-
-
-def cmd_runs_list(args) -> int:
-    from .runs import list_runs
-
-    runs = list_runs(args.runs)
-    if not runs:
-        print(f"no runs in {args.runs}")
-        return 0
-    rows = [("name", "status", "mode", "strategy", "epochs", "val", "test", "time")]
-    for r in runs:
-        rows.append((r.run_id, r.status, r.mode, r.strategy, _fmt(r.epochs, "d"), _fmt(r.val_score),
-                     _fmt(r.test_score), "-" if r.wall_time is None else f"{r.wall_time:.0f}s"))
-    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
-    for row in rows:
-        print("  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip())
-    return 0
-
-
-def cmd_runs_show(args) -> int:
-    from .runs import RUN_FILE, find_run, read_events, summarize_run
-
-    path = find_run(args.runs, args.run)
-    if args.json:
-        print((path / RUN_FILE).read_text(encoding="utf-8"))
-        return 0
-    s = summarize_run(path)
-    print(f"run {s.run_id}  ({path})")
-    print(f"status {s.status}, task {s.task}, mode {s.mode}, strategy {s.strategy}, epochs {s.epochs}, "
-          f"best epoch {s.best_epoch}, val {s.metric} {_fmt(s.val_score)}, test {s.metric} {_fmt(s.test_score)}")
-    for ev in read_events(path):
-        if ev["event"] == "decision":
-            print(f"  epoch {ev['epoch']:>3}  {ev['phase']:<8} {ev['action']:<8} {ev['reason']}")
-        elif ev["event"] == "run_ended" and ev.get("error"):
-            print(f"  error: {ev['error']}")
-        if ev["event"] == "run_ended":
-            for name, m in (ev.get("eval_data") or {}).items():  # out-of-domain sets (--eval-data)
-                print(f"  eval:{name}  {s.metric} {_fmt((m or {}).get(s.metric))}")
-    started = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(s.started)) if s.started else "-"
-    print(f"started {started}, wall time {_fmt(s.wall_time, '.1f')} s")
-    return 0
-
-
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     args = build_parser().parse_args(argv)
@@ -240,9 +188,7 @@ def main(argv: list[str] | None = None) -> int:
             from dashboard.serve import serve
 
             return serve(args.runs, port=args.port, ip=args.ip, cull_idle=args.cull_idle, open_browser=args.open)
-        if args.runs_command == "list":
-            return cmd_runs_list(args)
-        return cmd_runs_show(args)
+        return cmd_runs(args)
     except AdaftError as exc:
         print(f"adaft: error: {exc}", file=sys.stderr)
         return 2

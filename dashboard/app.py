@@ -22,7 +22,8 @@ from pathlib import Path
 import ipywidgets as W
 
 from .figures import SLOTS, CurvesView
-from .form import RunForm, Trainer
+from .form import RunForm
+from .trainer import Trainer
 from .masks import MasksView
 from .panels import DecisionPanel
 from .plotting import MAX_POINTS

@@ -1,4 +1,4 @@
-"""The run setup form and the background trainer behind its Start / Stop buttons.
+"""The run setup form (its Start / Stop buttons drive a :class:`~dashboard.trainer.Trainer`).
 
 The form turns its fields into a :class:`~adaft_core.TrainConfig` and checks it with
 ``TrainConfig.validated()`` whenever a field changes; the :class:`~adaft_core.ConfigError`
@@ -11,18 +11,18 @@ that thread; the widgets are touched only by the UI pump (``refresh``), never by
 
 from __future__ import annotations
 
-import atexit
 import html
 import json
-import threading
 from pathlib import Path
 from typing import Any, Callable
 
 import ipywidgets as W
 
 from adaft_core.config import TASKS, TrainConfig
-from adaft_core.errors import AdaftError, ConfigError
+from adaft_core.errors import ConfigError
 from adaft_core.modes import MODES
+
+from .trainer import Trainer
 
 STRATEGY_CHOICES = ("vanilla", "dps-dense", "dps-mix", "childtuning-d", "childtuning-f")
 MODEL_CHOICES = ("minilm", "minilm-2l")
@@ -37,60 +37,6 @@ PRESET_LABELS = [("shipped defaults (MiniLM-L6, WikiGold)", "defaults"), ("tiny 
 FIELDS = ("model", "data", "task", "mode", "strategy", "lr", "train_fraction", "val_fraction", "seed",
           "max_epochs", "batch_size", "max_seq_length", "warmup_epochs", "cooldown_epochs", "patience",
           "restarts", "final_model", "run_name", "save_model", "save_checkpoints")
-
-
-class Trainer:
-    """One background training run at a time; its attributes are read by the UI pump."""
-
-    def __init__(self):
-        self.thread: threading.Thread | None = None
-        self.stop_event: threading.Event | None = None
-        self.state = "idle"  # idle / preparing / running / finished / invalid / failed
-        self.error: str | None = None
-        self.result = None
-        self.run_id: str | None = None
-        atexit.register(self.shutdown)
-
-    @property
-    def busy(self) -> bool:
-        return self.thread is not None and self.thread.is_alive()
-
-    def start(self, cfg: TrainConfig, sinks: list) -> None:
-        if self.busy:
-            raise RuntimeError("a run is already training in this kernel")
-        self.stop_event, self.state, self.error, self.result, self.run_id = threading.Event(), "preparing", None, None, None
-        self.thread = threading.Thread(target=self._work, args=(cfg, [*sinks, self]), daemon=True,
-                                       name="adaft-train")
-        self.thread.start()
-
-    def handle(self, event) -> None:  # a sink: learns the run id as soon as the run starts
-        if event.event == "run_started":
-            self.run_id, self.state = event.run_id, "running"
-
-    def _work(self, cfg: TrainConfig, sinks: list) -> None:
-        try:
-            from adaft_core import train  # torch is imported here, in the training thread
-
-            self.result = train(cfg, sinks=sinks, stop_event=self.stop_event)
-            self.state = "finished"
-        except AdaftError as exc:
-            self.error, self.state = str(exc), "invalid"
-        except BaseException as exc:  # noqa: BLE001 - shown in the page; the run log has run_ended
-            self.error, self.state = f"{type(exc).__name__}: {exc}", "failed"
-
-    def stop(self) -> None:
-        if self.stop_event is not None:
-            self.stop_event.set()
-
-    def join(self, timeout: float | None = None) -> None:
-        if self.thread is not None:
-            self.thread.join(timeout)
-
-    def shutdown(self) -> None:
-        """At kernel exit: stop the run so its log ends with ``run_ended`` (status stopped)."""
-        if self.busy:
-            self.stop()
-            self.join(60)
 
 
 def _text(description: str, value: Any, cls=W.Text, **kw) -> W.Widget:

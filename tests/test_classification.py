@@ -15,7 +15,7 @@ from adaft_core import TrainConfig, train
 from adaft_core.cli import build_parser, config_from_args
 from adaft_core.data.pair_sources import hf_target, load_eval_set, load_pair_splits, parse_eval_spec
 from adaft_core.data.pairs import Columns, PairExample, read_pair_file
-from adaft_core.data.sampling import allocate, stratified_sample
+from adaft_core.data.subsets import allocate, stratified_sample
 from adaft_core.errors import ConfigError, DataError
 from adaft_core.events import RecorderSink
 from adaft_core.runs import read_events

@@ -115,7 +115,7 @@ def test_stop_file_stops_a_run(tiny_model_dir, conll_dir, tmp_path):
 
 
 def test_nan_loss_fails_and_keeps_last_good_checkpoint(tiny_model_dir, conll_dir, tmp_path, monkeypatch):
-    from adaft_core.tasks import ner_task
+    from adaft_core.tasks import ner as ner_task
 
     real_loader = ner_task.load_token_classifier
 

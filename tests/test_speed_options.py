@@ -10,7 +10,7 @@ from test_engine import tiny_config
 from adaft_core import train
 from adaft_core.events import RecorderSink
 from adaft_core.modes import linear_warmup_decay_lr
-from adaft_core.sampling import LengthGroupedBatchSampler, padded_tokens
+from adaft_core.data.length_grouping import LengthGroupedBatchSampler, padded_tokens
 from adaft_core.tasks.base import get_task
 
 

@@ -13,7 +13,7 @@ from adaft_core.errors import ConfigError
 from adaft_core.strategies import STRATEGIES, make_strategy, strategy_options
 from adaft_core.strategies.masks import (downsample, global_threshold, kept_count, load_masks, mask_overlap,
                                          mask_summary, matrix_threshold)
-from adaft_core.strategies.schedule import is_stage_start, schedule, stage_length
+from adaft_core.strategies.stages import is_stage_start, schedule, stage_length
 from adaft_core.strategies.scope import childtuning_d_scope, describe_params, dps_scope
 
 # ---------------------------------------------------------------------------------------- schedule

@@ -12,7 +12,7 @@ from adaft_core import TrainConfig, train
 from adaft_core.events import RecorderSink
 from adaft_core.runs import read_events
 from adaft_core.strategies.masks import kept_count, load_masks
-from adaft_core.strategies.schedule import schedule
+from adaft_core.strategies.stages import schedule
 
 MASK_FIELDS = {"step", "stage", "strategy", "keep_fraction", "modules"}
 MODULE_FIELDS = {"name", "layer", "kind", "kept", "overlap_prev"}
@@ -72,7 +72,7 @@ def test_engine_run_per_strategy(tiny_model_dir, conll_dir, tmp_path, strategy, 
 
 def test_engine_gradient_accumulation_masks_keyed(tiny_model_dir, conll_dir, tmp_path):
     from adaft_core.strategies.scope import dps_scope
-    from adaft_core.tasks.ner_task import load_token_classifier
+    from adaft_core.tasks.ner import load_token_classifier
 
     rec = RecorderSink()
     cfg = _config(tiny_model_dir, conll_dir, tmp_path, "dps-dense", batch_size=6, grad_accum=2,

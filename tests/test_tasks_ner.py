@@ -12,7 +12,7 @@ import torch
 
 from adaft_core.data.types import Sentence
 from adaft_core.errors import ConfigError, DataError
-from adaft_core.tasks.ner import (IGNORE_INDEX, NerCollator, collate, decode_predictions,
+from adaft_core.tasks.ner_features import (IGNORE_INDEX, NerCollator, collate, decode_predictions,
                                   encode_sentences, merge_chunks, ner_metrics)
 
 LABELS = ["O", "B-LOC", "I-LOC", "B-PER", "I-PER"]

@@ -5,7 +5,7 @@ are the pieces it is built from, public so tests and notebooks can use them one 
 """
 
 from .conll import read_conll
-from .ner import (
+from .ner_corpus import (
     SUBSET_SEED,
     WIKIGOLD_SPLIT_SEED,
     find_split_files,

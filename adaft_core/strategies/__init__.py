@@ -6,7 +6,7 @@
 - ``childtuning-d`` — a fixed Fisher mask over the transformer blocks (``childtuning.py``);
 - ``childtuning-f`` — a fresh Bernoulli mask every step, rescaled by 1/keep (``childtuning.py``).
 
-Shared pieces: ``scope.py`` (which parameters, layer and kind), ``schedule.py`` (DPS stages),
+Shared pieces: ``scope.py`` (which parameters, layer and kind), ``stages.py`` (DPS stages),
 ``masks.py`` (thresholds, bit-packed files, overlap, per-head/neuron summary), ``telemetry.py``
 (``mask`` and ``telemetry`` events, drift, leakage).
 

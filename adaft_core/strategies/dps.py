@@ -5,7 +5,7 @@ Options (constructor keyword arguments, ``strategy_options`` in the config):
 - ``keep_fraction`` (default 0.7) — fraction of each covered weight matrix updated in Stage II.
   The DPS paper's ``p`` (fraction NOT updated, default 0.3) is ``1 - keep_fraction``.
 - ``update_ratio`` (default 0.05) — stage length S = int(update_ratio · total_steps), or in the
-  adaptive mode int(3 · update_ratio · steps_per_epoch) (``schedule.py``).
+  adaptive mode int(3 · update_ratio · steps_per_epoch) (``stages.py``).
 - ``stage_steps`` — an explicit S (overrides ``update_ratio``).
 - ``save_masks`` — ``latest`` (default), ``every`` or ``none`` (``masks.py``).
 - ``telemetry`` (default True) — drift at every validation, leakage at the end of each Stage II.
@@ -28,7 +28,7 @@ import torch
 
 from .base import UpdateStrategy, check_fraction, check_positive_int
 from .masks import kept_count, matrix_threshold
-from .schedule import is_stage_start, stage_length, stage_of
+from .stages import is_stage_start, stage_length, stage_of
 from .scope import dps_scope, num_heads
 from .telemetry import MaskReporter, leakage
 

@@ -37,7 +37,7 @@ class PreparedTask:
 def get_task(name: str):
     """The ``prepare(config) -> PreparedTask`` function of a task."""
     from .classification import prepare_classification
-    from .ner_task import prepare_ner
+    from .ner import prepare_ner
 
     tasks = {"ner": prepare_ner, "classification": prepare_classification,
              "regression": prepare_classification}

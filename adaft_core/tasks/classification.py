@@ -2,7 +2,7 @@
 
 ``prepare_classification(cfg)`` reads ``--data`` and every ``--eval-data`` set, checks labels
 (:mod:`.pair_labels`), cuts the training set (``train_size``: class-stratified sample,
-:mod:`adaft_core.data.sampling`; or ``train_fraction``), tokenises every split once, and returns a
+:mod:`adaft_core.data.subsets`; or ``train_fraction``), tokenises every split once, and returns a
 :class:`PreparedTask` for ``AutoModelForSequenceClassification`` (one output and MSE loss for
 ``regression``). Metrics: :mod:`.glue_metrics`, the headline chosen by ``glue_task`` / ``metric``.
 
@@ -24,10 +24,10 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from ..data.ner import take_fraction
+from ..data.ner_corpus import take_fraction
 from ..data.pair_sources import load_eval_set, load_pair_splits, parse_eval_spec
 from ..data.pairs import Columns
-from ..data.sampling import stratified_sample
+from ..data.subsets import stratified_sample
 from ..errors import ConfigError, DataError
 from ..models import load_sequence_classifier, load_tokenizer, resolve_model
 from .base import PreparedTask

@@ -1,38 +1,9 @@
-"""Small pieces the loop uses: the result record, accelerator, optimizer, versions."""
+"""What the loop is built from: the accelerator (device, precision, processes), the optimizer and
+the training loader."""
 
 from __future__ import annotations
 
-import platform
-from dataclasses import asdict, dataclass
-from pathlib import Path
-from typing import Any
-
 import torch
-
-
-@dataclass
-class RunResult:
-    """What ``train`` returns (the same facts as the ``run_ended`` event)."""
-
-    run_id: str
-    run_dir: Path | None
-    status: str  # completed / early_stopped / stopped / failed
-    epochs: int
-    steps: int
-    best_epoch: int | None
-    final_model: str | None
-    val: dict | None
-    test: dict | None
-    wall_time: float
-    error: str | None
-    model_dir: Path | None = None
-    eval_data: dict | None = None  # --eval-data set name -> metrics of the final model
-
-    def to_dict(self) -> dict[str, Any]:
-        d = asdict(self)
-        d["run_dir"] = str(self.run_dir) if self.run_dir else None
-        d["model_dir"] = str(self.model_dir) if self.model_dir else None
-        return d
 
 
 def has_accelerator_device() -> bool:
@@ -92,20 +63,9 @@ def make_train_loader(features: list[dict], collator, cfg, generator: torch.Gene
     from torch.utils.data import DataLoader
 
     if cfg.length_grouping:
-        from .sampling import LengthGroupedBatchSampler
+        from .data.length_grouping import LengthGroupedBatchSampler
 
         sampler = LengthGroupedBatchSampler([len(f["input_ids"]) for f in features], cfg.batch_size, generator)
         return DataLoader(features, batch_sampler=sampler, collate_fn=collator, num_workers=cfg.num_workers)
     return DataLoader(features, batch_size=cfg.batch_size, shuffle=True, collate_fn=collator,
                       generator=generator, num_workers=cfg.num_workers)
-
-
-def run_versions() -> dict[str, str]:
-    """Library versions recorded in ``run_started`` (for reproducing a run)."""
-    import accelerate
-    import transformers
-
-    from . import __version__
-
-    return {"adaft": __version__, "python": platform.python_version(), "torch": torch.__version__,
-            "transformers": transformers.__version__, "accelerate": accelerate.__version__}
