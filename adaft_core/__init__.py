@@ -17,4 +17,11 @@ def train(config, sinks=(), stop_event=None):
     return _train(config, sinks=sinks, stop_event=stop_event)
 
 
-__all__ = ["AdaftError", "ConfigError", "DataError", "TrainConfig", "train", "__version__"]
+def resume(run, *, output_dir="runs", sinks=(), stop_event=None):
+    """Continue a stopped or interrupted run (see :func:`adaft_core.engine.resume`)."""
+    from .engine import resume as _resume
+
+    return _resume(run, output_dir=output_dir, sinks=sinks, stop_event=stop_event)
+
+
+__all__ = ["AdaftError", "ConfigError", "DataError", "TrainConfig", "resume", "train", "__version__"]

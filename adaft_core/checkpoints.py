@@ -3,16 +3,24 @@
 ``os.replace`` of a file is atomic. A folder cannot be swapped atomically on POSIX, so
 ``atomic_dir`` writes ``NAME.tmp-PID``, moves any old ``NAME`` to ``NAME.old``, renames the new
 folder into place and only then deletes ``NAME.old``: at every instant a complete copy exists
-under ``NAME`` or ``NAME.old``, never a half-written ``NAME``.
+under ``NAME`` or ``NAME.old``, never a half-written ``NAME``. A write that fails (a full disk)
+removes its temporary folder and leaves the previous ``NAME`` as it was.
+
+Output faults become one :class:`~adaft_core.errors.OutputError` naming the folder and the
+problem: :func:`check_output_dir` before a run (a file in the way, no permission),
+:func:`output_error` for a write that fails mid-run (a full disk).
 """
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import shutil
 from pathlib import Path
 from typing import Any, Callable
+
+from .errors import OutputError
 
 
 def atomic_dir(path: str | Path, write: Callable[[Path], None]) -> Path:
@@ -35,6 +43,13 @@ def atomic_dir(path: str | Path, write: Callable[[Path], None]) -> Path:
     return path
 
 
+def existing_dir(path: str | Path) -> Path | None:
+    """``path`` if it exists, else the complete ``NAME.old`` a crash inside :func:`atomic_dir` left."""
+    path = Path(path)
+    old = path.with_name(f"{path.name}.old")
+    return path if path.is_dir() else old if old.is_dir() else None
+
+
 def atomic_write_json(path: str | Path, data: Any) -> None:
     """Write JSON to ``path`` through a temporary file and ``os.replace``."""
     path = Path(path)
@@ -46,8 +61,9 @@ def atomic_write_json(path: str | Path, data: Any) -> None:
     os.replace(tmp, path)
 
 
-def save_model_dir(path: str | Path, model, tokenizer) -> Path:
-    """``save_pretrained`` (safetensors) of model and tokenizer into ``path``, atomically."""
+def save_model_dir(path: str | Path, model, tokenizer, extra: Callable[[Path], None] | None = None) -> Path:
+    """``save_pretrained`` (safetensors) of model and tokenizer into ``path``, atomically;
+    ``extra(folder)`` writes more files into the same folder (a checkpoint's training state)."""
 
     from transformers.utils import logging as hf_logging
 
@@ -55,6 +71,8 @@ def save_model_dir(path: str | Path, model, tokenizer) -> Path:
         model.save_pretrained(tmp, safe_serialization=True)
         if tokenizer is not None:
             tokenizer.save_pretrained(tmp)
+        if extra is not None:
+            extra(tmp)
 
     bars = hf_logging.is_progress_bar_enabled()
     hf_logging.disable_progress_bar()  # a "Writing model shards" bar per epoch would bury ours
@@ -63,3 +81,29 @@ def save_model_dir(path: str | Path, model, tokenizer) -> Path:
     finally:
         if bars:
             hf_logging.enable_progress_bar()
+
+
+def check_output_dir(path: str | Path) -> None:
+    """Raise an OutputError if the output folder cannot be used (writes nothing: input errors
+    found later must leave no folder behind): a file in its place or in a parent's, no
+    permission to write it or to create it in its nearest existing parent."""
+    path = Path(path)
+    for p in (path, *path.parents):
+        if not p.exists():
+            continue
+        if not p.is_dir():
+            what = "is a file, not a folder" if p == path else f"cannot be created: {p} is a file"
+            raise OutputError(f"output folder {path} {what}; choose another --output-dir")
+        if not os.access(p, os.W_OK | os.X_OK):
+            what = "is not writable" if p == path else f"cannot be created: no permission to write in {p}"
+            raise OutputError(f"output folder {path} {what}; choose another --output-dir")
+        return
+
+
+def output_error(exc: OSError, folder: str | Path | None, doing: str) -> OutputError:
+    """One message for a failed write: the folder, what was being done and the system's reason."""
+    reason = os.strerror(exc.errno) if exc.errno else str(exc)
+    if exc.errno == errno.ENOSPC:
+        reason += " (free space there, then resume the run)"
+    where = f"output folder {folder}" if folder is not None else (exc.filename or "the output folder")
+    return OutputError(f"cannot {doing} in {where}: {reason}")

@@ -28,6 +28,16 @@ def _fmt(v, spec=".4f") -> str:
     return "-" if v is None else format(v, spec)
 
 
+def _note(r) -> str:
+    """The last column of ``runs list``: why a run is unreadable, when an interrupted one was last seen."""
+    if r.status == "unreadable":
+        return "; ".join([r.reason or "", *r.notes])
+    if r.status == "interrupted":
+        seen = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(r.last_seen)) if r.last_seen else "never"
+        return "; ".join([f"last seen {seen}", *[n for n in r.notes if not n.startswith("process gone")]])
+    return "; ".join(r.notes)
+
+
 def cmd_runs_list(args) -> int:
     from .runs import list_runs
 
@@ -35,35 +45,74 @@ def cmd_runs_list(args) -> int:
     if not runs:
         print(f"no runs in {args.runs}")
         return 0
-    rows = [("name", "status", "mode", "strategy", "epochs", "val", "test", "time")]
+    rows = [("name", "status", "mode", "strategy", "epochs", "val", "test", "time", "note")]
     for r in runs:
         rows.append((r.run_id, r.status, r.mode, r.strategy, _fmt(r.epochs, "d"), _fmt(r.val_score),
-                     _fmt(r.test_score), "-" if r.wall_time is None else f"{r.wall_time:.0f}s"))
+                     _fmt(r.test_score), "-" if r.wall_time is None else f"{r.wall_time:.0f}s", _note(r)))
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
     for row in rows:
         print("  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip())
     return 0
 
 
+def _schema_problem(log) -> str | None:
+    """The first event that does not match the event schema (event_schema.py), as file:line."""
+    from .event_schema import log_version, validate_event
+    from .runs import EVENTS_FILE
+
+    version = log_version(log.events)
+    for ev, line in zip(log.events, log.lines):
+        problems = validate_event(ev, version)
+        if problems:
+            return f"{EVENTS_FILE}:{line}: {problems[0]}"
+    return None
+
+
 def cmd_runs_show(args) -> int:
-    from .runs import RUN_FILE, find_run, read_events, summarize_run
+    """One run in words: what could be read is printed, damage is named (file:line)."""
+    from .errors import ConfigError
+    from .run_log import read_log, read_run_json
+    from .runs import EVENTS_FILE, RUN_FILE, find_run, summarize_run
 
     path = find_run(args.runs, args.run)
     if args.json:
+        info, problem = read_run_json(path / RUN_FILE)
+        if problem:
+            raise ConfigError(f"{path / RUN_FILE}: {problem}")
         print((path / RUN_FILE).read_text(encoding="utf-8"))
         return 0
     s = summarize_run(path)
     print(f"run {s.run_id}  ({path})")
-    print(f"status {s.status}, task {s.task}, mode {s.mode}, strategy {s.strategy}, epochs {s.epochs}, "
-          f"best epoch {s.best_epoch}, val {s.metric} {_fmt(s.val_score)}, test {s.metric} {_fmt(s.test_score)}")
-    for ev in read_events(path):
-        if ev["event"] == "decision":
-            print(f"  epoch {ev['epoch']:>3}  {ev['phase']:<8} {ev['action']:<8} {ev['reason']}")
-        elif ev["event"] == "run_ended" and ev.get("error"):
-            print(f"  error: {ev['error']}")
-        if ev["event"] == "run_ended":
+    if s.status == "unreadable":
+        print(f"unreadable: {s.reason}")
+    for note in s.notes:
+        print(f"note: {note}")
+    if s.owner and s.status in ("running", "starting", "interrupted"):
+        print(f"owner: process {s.owner.get('pid')} on {s.owner.get('host')}")
+    print(f"status {s.status}, task {s.task or '-'}, mode {s.mode or '-'}, strategy {s.strategy or '-'}, "
+          f"epochs {_fmt(s.epochs, 'd')}, best epoch {_fmt(s.best_epoch, 'd')}, val {s.metric} "
+          f"{_fmt(s.val_score)}, test {s.metric} {_fmt(s.test_score)}")
+    log = read_log(path / EVENTS_FILE)
+    schema = _schema_problem(log)
+    if schema:
+        print(f"note: {schema}")
+    for ev in log.events:
+        kind = ev["event"]
+        if kind == "decision":
+            print(f"  epoch {ev.get('epoch', '?'):>3}  {ev.get('phase', '?'):<8} {ev.get('action', '?'):<8} "
+                  f"{ev.get('reason', '')}")
+        elif kind == "resumed":
+            print(f"  resumed at step {ev.get('step')} (epoch {ev.get('epoch')}) by process {ev.get('pid')} "
+                  f"on {ev.get('host')}")
+        elif kind == "run_ended":
+            if ev.get("error"):
+                print(f"  error: {ev['error']}")
             for name, m in (ev.get("eval_data") or {}).items():  # out-of-domain sets (--eval-data)
                 print(f"  eval:{name}  {s.metric} {_fmt((m or {}).get(s.metric))}")
     started = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(s.started)) if s.started else "-"
-    print(f"started {started}, wall time {_fmt(s.wall_time, '.1f')} s")
+    seen = (f", last seen {time.strftime('%Y-%m-%d %H:%M:%S', time.localtime(s.last_seen))}"
+            if s.status == "interrupted" and s.last_seen else "")
+    print(f"started {started}, wall time {_fmt(s.wall_time, '.1f')} s{seen}")
+    if s.status == "interrupted":
+        print(f"continue it with: adaft train --resume {path}")
     return 0

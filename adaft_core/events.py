@@ -1,21 +1,9 @@
-"""Frozen event records and the sinks that receive them (DESIGN.md "Event contract").
+"""Frozen event records and the sinks that receive them.
 
-Every event has ``event``, ``run_id``, ``seq`` (0, 1, 2, ...) and ``time`` (Unix seconds), plus
-at least these fields (extend, never rename: the dashboard, CLI, tests and outside tools read them):
-
-- ``run_started``: config, task, mode, strategy, model, seed, train_size, val_size,
-  steps_per_epoch, max_epochs, labels, device, versions (+ metric, data, chunks, num_processes, ...)
-- ``step`` (after every optimizer step): step (1-based), epoch (0-based), loss, lr (the LR this
-  step used), grad_norm, stage ("I"/"II" for DPS, else null)
-- ``eval``: epoch, step, split (validation / test / eval:NAME), loss, metric, score, metrics
-- ``decision`` (after each validation eval): epoch, monitor, value, best, improved, wait, phase,
-  action (continue/cooldown/restart/stop), reason (+ epochs_left, early_stop)
-- ``mask`` (a strategy selected a mask): step, stage, strategy, keep_fraction, modules: list of
-  {name, layer, kind, kept, overlap_prev}
-- ``telemetry`` (strategies, after a decision or a Stage II): drift per layer, Stage II leakage
-- ``checkpoint``: epoch, step, path, is_best
-- ``run_ended`` (always, also on failure or stop): status (completed / early_stopped / stopped /
-  failed), epochs, steps, best_epoch, final_model (last/best), val, test, eval_data, wall_time, error
+The event kinds and their fields are declared once, in :mod:`adaft_core.event_schema` (types,
+meaning, since which version; ``validate_event`` / ``check_stream`` check them, and
+``event_schema.describe()`` prints them). Every event has ``event``, ``run_id``, ``seq``
+(0, 1, 2, ...) and ``time`` (Unix seconds); fields are extended, never renamed.
 
 The engine calls :meth:`EventEmitter.emit` with an event name and its fields; the emitter adds
 ``event``, ``run_id``, ``seq`` and ``time`` and hands the frozen :class:`Event` to every sink.
@@ -41,7 +29,7 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any, Iterable, Mapping, Protocol
 
-EVENT_NAMES = ("run_started", "step", "eval", "decision", "mask", "telemetry", "checkpoint", "run_ended")
+from .event_schema import EVENT_NAMES  # noqa: F401 - re-exported: the kinds, in schema order
 
 
 @dataclass(frozen=True)
@@ -89,12 +77,15 @@ class Sink(Protocol):
 
 
 class EventEmitter:
-    """Numbers events, stamps them and fans them out to sinks, isolating sink failures."""
+    """Numbers events, stamps them and fans them out to sinks, isolating sink failures.
 
-    def __init__(self, run_id: str, sinks: Iterable[Sink] = ()):
+    ``first_seq``: the ``seq`` of the first event (a resumed run continues its log's numbering).
+    """
+
+    def __init__(self, run_id: str, sinks: Iterable[Sink] = (), first_seq: int = 0):
         self.run_id = run_id
         self.sinks = list(sinks)
-        self._seq = 0
+        self._seq = first_seq
         self._lock = threading.Lock()
         self._failed: dict[int, int] = {}  # id(sink) -> failure count
 

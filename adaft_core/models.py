@@ -9,6 +9,7 @@ Hugging Face hub id, which downloads only because the user named it.
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 
@@ -81,17 +82,50 @@ def resolve_model(name: str) -> str:
     return name  # a hub id, e.g. "bert-base-cased"
 
 
-def load_tokenizer(model_path: str):
-    """A fast tokenizer (needed for word ids); a clear error otherwise."""
+def load_tokenizer(model_path: str, *, pretokenized: bool = False):
+    """A fast tokenizer (needed for word ids); a clear error otherwise.
+
+    ``pretokenized``: the input will be lists of words (NER, ``is_split_into_words=True``). A
+    byte-level BPE tokenizer (RoBERTa, GPT-2 style) then needs ``add_prefix_space=True``: without
+    it every word is encoded as if it started the text (``Paris`` instead of ``ĠParis``), which
+    are not the sub-tokens the model was trained on, and nothing fails. Such a tokenizer is
+    reloaded with the flag; other tokenizers are returned as loaded.
+    """
     from transformers import AutoTokenizer
 
     try:
         tokenizer = AutoTokenizer.from_pretrained(model_path, use_fast=True)
+        if pretokenized and needs_prefix_space(tokenizer):
+            tokenizer = AutoTokenizer.from_pretrained(model_path, use_fast=True, add_prefix_space=True)
     except OSError as exc:
         raise ConfigError(f"cannot load a tokenizer for model {model_path!r}: {exc}") from exc
     if not getattr(tokenizer, "is_fast", False):
         raise ConfigError(f"model {model_path!r} has no fast tokenizer; adaft needs one for word alignment")
+    if pretokenized and needs_prefix_space(tokenizer):
+        raise ConfigError(f"the tokenizer of model {model_path!r} is a byte-level BPE that ignores "
+                          "add_prefix_space=True, so pre-tokenised NER words would get the wrong "
+                          "sub-tokens; save it with add_prefix_space=True (tokenizer.json) and retry")
     return tokenizer
+
+
+def needs_prefix_space(tokenizer) -> bool:
+    """True for a fast tokenizer with a byte-level pre-tokenizer that adds no prefix space."""
+    backend = getattr(tokenizer, "backend_tokenizer", None)
+    pre = getattr(backend, "pre_tokenizer", None)
+    if pre is None:
+        return False
+    return any(node.get("type") == "ByteLevel" and not node.get("add_prefix_space", False)
+               for node in _json_nodes(json.loads(pre.__getstate__())))
+
+
+def _json_nodes(value):
+    """Every dict inside a JSON value (a pre-tokenizer may be a ``Sequence`` of others)."""
+    if isinstance(value, dict):
+        yield value
+        value = list(value.values())
+    if isinstance(value, list):
+        for item in value:
+            yield from _json_nodes(item)
 
 
 def load_token_classifier(model_path: str, labels: list[str]):

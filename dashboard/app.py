@@ -6,6 +6,12 @@ asyncio task, so a cell is never blocked and training, in its own thread, never 
 drawing); each view redraws only when its runs changed, inside ``batch_update``. Tests and the
 benchmark call ``tick()`` by hand (``App(..., autostart=False)``).
 
+Runs are processes, pages are views: Start launches ``adaft train`` as its own process and the
+page reads its log like any other run's, so closing or reloading the page, a second tab or a
+culled kernel changes nothing for the run; a new App on the same folder shows it live and its
+form follows (and can stop) the newest run launched there. ``App(..., in_process=True)`` trains
+in a thread of this kernel instead, for notebook users who want the model object back.
+
 In Jupyter: ``from dashboard import App; App("runs")``. As a web page: ``adaft dashboard``
 (Voila serving ``app.ipynb``, which calls :meth:`App.from_env`).
 """
@@ -37,18 +43,22 @@ RUNS_ENV = "ADAFT_RUNS_DIR"
 class App:
     def __init__(self, runs_dir: str | Path = "runs", *, pump_hz: float = 4.0, autostart: bool = True,
                  max_points: int = MAX_POINTS, scan_interval: float = 2.0, table_interval: float = 1.0,
-                 trainer: Trainer | None = None):
+                 trainer: Trainer | None = None, in_process: bool = False):
         self.runs_dir = Path(runs_dir).expanduser().resolve()
         self.pump_hz = min(max(pump_hz, 0.5), 10.0)
         self.table_interval = table_interval
         self.source = EventSource(self.runs_dir, scan_interval=scan_interval)
         self.store = Store()
+        trainer = trainer or Trainer(in_process=in_process)
+        if not trainer.in_process and not trainer.busy and trainer.run_id is None:
+            self._reattach(trainer)
         self.form = RunForm(self.runs_dir, make_sinks=lambda: [self.source.sink()], trainer=trainer)
         self.curves = CurvesView(max_points=max_points)
         self.decisions = DecisionPanel()
         self.masks = MasksView()
         self.masks.paths = self.source.run_dir
-        self.table = RunsTable(self.runs_dir, self.source.run_dir)
+        self.table = RunsTable(self.runs_dir, self.source.run_dir, problems=lambda: self.source.problems,
+                               on_resume=self.resume)
         self.table.select.observe(lambda _c: self._invalidate_table(), names="value")
         self.header = W.HTML()
         self.pump_error = W.HTML()
@@ -75,6 +85,31 @@ class App:
     def from_env(cls, **kw) -> "App":
         """The runs folder from ``$ADAFT_RUNS_DIR`` (set by ``adaft dashboard``), else ``runs``."""
         return cls(os.environ.get(RUNS_ENV, "runs"), **kw)
+
+    def _reattach(self, trainer: Trainer) -> None:
+        """Follow the newest run launched into this folder that still runs (a reloaded page)."""
+        from adaft_core.launcher import running_launched
+
+        live = running_launched(self.runs_dir)
+        if live:
+            trainer.attach(live[0])
+
+    def resume(self, run_id: str) -> str:
+        """Resume an interrupted, stopped or failed run as its own process; what happened, in words."""
+        from adaft_core.errors import AdaftError
+        from adaft_core.launcher import launch_run
+
+        trainer = self.form.trainer
+        try:
+            if not trainer.in_process and not trainer.busy:
+                trainer.resume(run_id, self.runs_dir)  # the form follows it (and can stop it)
+                if trainer.error:
+                    return trainer.error
+                return f"resuming {run_id} (process {trainer.launched.pid})"
+            launched = launch_run(resume=run_id, output_dir=self.runs_dir)
+            return f"resuming {run_id} (process {launched.pid})"
+        except AdaftError as exc:
+            return str(exc)
 
     # ------------------------------------------------------------------ display
     def _repr_mimebundle_(self, **kwargs):
@@ -109,6 +144,10 @@ class App:
         now = time.monotonic() if now is None else now
         events = self.source.poll()
         changed = self.store.apply_all(events)
+        for run_id, last_seen in self.source.gone.items():  # not ended, process gone: interrupted
+            run = self.store.runs.get(run_id)
+            if run is not None and run.mark_gone(last_seen):
+                changed.add(run_id)
         own = self.form.trainer.run_id
         if own and own in self.store.runs and self._auto_selected != own:
             self._auto_selected = own  # follow the run just started from the form
@@ -155,7 +194,7 @@ class App:
             await asyncio.sleep(max(0.02, period - (time.perf_counter() - start)))
 
     def close(self) -> None:
-        """Stop the pump (a run training here goes on; ``form.stop()`` stops it)."""
+        """Stop the pump (a run started here goes on; ``form.stop()`` stops it)."""
         self._closed = True
         if self._task is not None:
             self._task.cancel()

@@ -14,7 +14,7 @@ import ipywidgets as W
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from .plotting import MAX_POINTS, PALETTE, PHASE_COLORS, STAGE_COLORS, Smoother, ViewWatcher, downsample
+from .plotting import MAX_POINTS, PALETTE, STAGE_COLORS, Smoother, ViewWatcher, downsample, phase_color
 from .state import RunState
 
 SLOTS = 6
@@ -27,7 +27,8 @@ MARKERS = {
     "stopped": dict(symbol="square-open", size=13, color="#dc2626", line=dict(width=2)),
     "failed": dict(symbol="x-open", size=14, color="#7f1d1d", line=dict(width=2)),
 }
-PHASE_NAMES = {"warmup": "warm-up", "constant": "constant", "cooldown": "cooldown", "decay": "decay"}
+PHASE_NAMES = {"warmup": "warm-up"}  # display names where they differ from the event's phase
+LABEL_MIN = 0.06  # a phase or stage band gets its name written in it when this share of the x axis wide
 
 
 def short(run_id: str, n: int = 28) -> str:
@@ -167,21 +168,30 @@ class CurvesView:
             trace.update(x=xs, y=ys, text=texts, visible=bool(xs))
 
     def _draw_shading(self, run: RunState | None, by_epoch: bool) -> None:
+        """The first shown run's LR phases (as its events name them) behind the LR row, and its
+        DPS stages as a band on top, each labelled where it is wide enough."""
         shapes, notes = [], list(self.title_annotations)
         if run is not None:
             scale = 1.0 / run.steps_per_epoch if by_epoch else 1.0
             total = max(run.n_steps, 1) * scale
+
+            def band(x0, x1, y0, y1, color, opacity, label, y_text):
+                shapes.append(dict(type="rect", xref="x2", yref="y2 domain", x0=x0 * scale, x1=x1 * scale,
+                                   y0=y0, y1=y1, fillcolor=color, opacity=opacity, layer="below", line_width=0))
+                if (x1 - x0) * scale >= LABEL_MIN * total:
+                    notes.append(dict(xref="x2", yref="y2 domain", x=(x0 + x1) / 2 * scale, y=y_text, text=label,
+                                      showarrow=False, font=dict(size=11 if y_text < 0.9 else 9, color="#374151")))
+
             for x0, x1, phase in run.phase_spans():
-                shapes.append(dict(type="rect", xref="x2", yref="y2 domain", x0=x0 * scale, x1=x1 * scale,
-                                   y0=0, y1=0.88, fillcolor=PHASE_COLORS.get(phase, "#e5e7eb"),
-                                   opacity=0.55, layer="below", line_width=0))
-                if (x1 - x0) * scale >= 0.06 * total:
-                    notes.append(dict(xref="x2", yref="y2 domain", x=(x0 + x1) / 2 * scale, y=0.82,
-                                      text=PHASE_NAMES.get(phase, phase), showarrow=False,
-                                      font=dict(size=11, color="#374151")))
-            for x0, x1, stage in run.stage_spans()[-400:]:
-                shapes.append(dict(type="rect", xref="x2", yref="y2 domain", x0=x0 * scale, x1=x1 * scale,
-                                   y0=0.9, y1=1.0, fillcolor=STAGE_COLORS.get(stage, "#d1d5db"),
-                                   opacity=0.8, layer="below", line_width=0))
+                band(x0, x1, 0, 0.88, phase_color(phase), 0.55, PHASE_NAMES.get(phase, phase), 0.82)
+            stages = run.stage_spans()
+            for x0, x1, stage in stages[-400:]:
+                band(x0, x1, 0.9, 1.0, STAGE_COLORS.get(stage, "#d1d5db"), 0.8, f"stage {stage}", 0.95)
+            if stages:  # a key for the band, also when every stage is too narrow to be named
+                key = " ".join(f"<span style='color:{STAGE_COLORS.get(s, '#9ca3af')}'>■</span> {s}"
+                               for s in dict.fromkeys(st for _, _, st in stages))
+                notes.append(dict(xref="x2 domain", yref="y2 domain", x=1.0, y=1.0, xanchor="right",
+                                  yanchor="bottom", text=f"DPS stage {key}", showarrow=False,
+                                  font=dict(size=10, color="#374151")))
         self.fig.layout.shapes = shapes
         self.fig.layout.annotations = notes

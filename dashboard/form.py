@@ -1,12 +1,13 @@
 """The run setup form (its Start / Stop buttons drive a :class:`~dashboard.trainer.Trainer`).
 
-The form turns its fields into a :class:`~adaft_core.TrainConfig` and checks it with
-``TrainConfig.validated()`` whenever a field changes; the :class:`~adaft_core.ConfigError`
-message is shown under the field it names (or under the form). Start runs
-``adaft_core.train`` in a daemon thread of this kernel with the dashboard's queue sink and a
-``threading.Event``; Stop sets the event and the engine ends the run after the current step
-(status ``stopped``, run log complete). ``adaft_core.train`` (and so torch) is imported only in
-that thread; the widgets are touched only by the UI pump (``refresh``), never by the thread.
+Each field is built from the setting's declaration (``adaft_core.config.SETTINGS``,
+``adaft_core.strategy_options.OPTIONS``): closed choices (task, mode, strategy, final model, mixed
+precision …) become drop-downs listing exactly what ``adaft train`` accepts, open ones (shipped
+models and datasets) combo boxes, bools check boxes, numbers and names text boxes converted with
+the setting's own parser. Whenever a field changes the form checks the whole config with
+``TrainConfig.validated()`` (no torch: instant) and shows the
+:class:`~adaft_core.ConfigError` message under the field it names (``exc.setting``) or under the
+form. Start hands the validated config to the Trainer.
 """
 
 from __future__ import annotations
@@ -17,15 +18,15 @@ from pathlib import Path
 from typing import Any, Callable
 
 import ipywidgets as W
+import traitlets
 
-from adaft_core.config import TASKS, TrainConfig
+from adaft_core.config import SETTINGS, TrainConfig
 from adaft_core.errors import ConfigError
-from adaft_core.modes import MODES
+from adaft_core.settings import Setting
+from adaft_core.strategy_options import OPTIONS, defaults_text, option_defaults
 
 from .trainer import Trainer
 
-STRATEGY_CHOICES = ("vanilla", "dps-dense", "dps-mix", "childtuning-d", "childtuning-f")
-MODEL_CHOICES = ("minilm", "minilm-2l")
 # A demo that finishes, with early stopping firing, in about half a minute on a laptop CPU:
 # the shipped MiniLM cut to 2 layers, 10 % of WikiGold's training sentences, a higher LR and a
 # 2-epoch cooldown, no per-epoch checkpoints.
@@ -34,14 +35,47 @@ DEMO_PRESET: dict[str, Any] = dict(model="minilm-2l", train_fraction=0.1, val_fr
                                    save_checkpoints=False)
 PRESETS = {"defaults": {}, "demo": DEMO_PRESET}
 PRESET_LABELS = [("shipped defaults (MiniLM-L6, WikiGold)", "defaults"), ("tiny demo (~30 s on a CPU)", "demo")]
-FIELDS = ("model", "data", "task", "mode", "strategy", "lr", "train_fraction", "val_fraction", "seed",
-          "max_epochs", "batch_size", "max_seq_length", "warmup_epochs", "cooldown_epochs", "patience",
-          "restarts", "final_model", "run_name", "save_model", "save_checkpoints")
+MAIN = ("model", "data", "task", "mode", "strategy", "keep_fraction", "lr", "train_fraction", "val_fraction",
+        "seed", "max_epochs")
+ADVANCED = ("batch_size", "max_seq_length", "warmup_epochs", "cooldown_epochs", "patience", "restarts",
+            "final_model", "val_loss", "mixed_precision", "run_name", "save_model", "save_checkpoints",
+            "strategy_options")
+FIELDS = tuple(n for n in MAIN + ADVANCED if n in SETTINGS and n != "strategy_options")  # TrainConfig fields
 
 
-def _text(description: str, value: Any, cls=W.Text, **kw) -> W.Widget:
-    return cls(value=value, description=description, style={"description_width": "120px"},
-               layout=W.Layout(width="330px"), **kw)
+class SettingText(W.Text):
+    """A text box whose value may also be set to a number (``field.value = 1e-4``): kept as text
+    and converted by the setting's parser, so a typo is reported, not silently reverted."""
+
+    value = traitlets.CUnicode("", help="String value").tag(sync=True)
+
+
+def as_text(value: Any) -> str:
+    return "" if value is None else str(value)
+
+
+def setting_widget(spec: Setting, value: Any, title: str | None = None) -> W.Widget:
+    """The widget of one setting, from its declaration."""
+    title = title or spec.title or spec.name.replace("_", " ")
+    tip = f"{spec.help} (default: {spec.shown_default()})"
+    kw = dict(description=title, tooltip=tip, style={"description_width": "120px"}, layout=W.Layout(width="330px"))
+    if spec.kind is bool:
+        return W.Checkbox(value=value, indent=False, description=title, tooltip=tip)
+    if spec.valid_choices():
+        return W.Dropdown(options=list(spec.valid_choices()), value=value, **kw)
+    if spec.valid_suggestions():
+        return W.Combobox(options=list(spec.valid_suggestions()), value=as_text(value), ensure_option=False, **kw)
+    placeholder = f"({spec.shown_default()})" if spec.optional else ""
+    return SettingText(value=as_text(value), placeholder=placeholder, **kw)
+
+
+def widget_value(spec: Setting, widget: W.Widget) -> Any:
+    """The setting's value from its widget: a drop-down's or check box's as is, text converted by
+    the setting's parser (a ConfigError naming the setting if it can't be)."""
+    value = widget.value
+    if not isinstance(value, str) or spec.valid_choices():
+        return value
+    return value.strip() if spec.kind is str and not spec.optional else spec.convert(value)
 
 
 class RunForm:
@@ -50,32 +84,19 @@ class RunForm:
         self.make_sinks = make_sinks
         self.trainer = trainer or Trainer()
         d = TrainConfig()
-        self.preset = _text("preset", "defaults", W.Dropdown, options=PRESET_LABELS)
-        self.fields: dict[str, W.Widget] = {
-            "model": _text("model", d.model, W.Combobox, options=list(MODEL_CHOICES), ensure_option=False),
-            "data": _text("dataset", d.data, W.Combobox, options=["wikigold"], ensure_option=False),
-            "task": _text("task", d.task, W.Dropdown, options=list(TASKS)),
-            "mode": _text("training mode", d.mode, W.Dropdown, options=list(MODES)),
-            "strategy": _text("update strategy", d.strategy, W.Dropdown, options=list(STRATEGY_CHOICES)),
-            "keep_fraction": _text("keep fraction", "", placeholder="(strategy default)"),
-            "lr": _text("learning rate", d.lr, W.FloatText, step=1e-5),
-            "train_fraction": _text("train fraction", d.train_fraction, W.FloatText, step=0.05),
-            "val_fraction": _text("val fraction", d.val_fraction, W.FloatText, step=0.05),
-            "seed": _text("seed", d.seed, W.IntText),
-            "max_epochs": _text("max epochs", 0, W.IntText, tooltip="0: the mode's default (adaptive: cap 250)"),
-            "batch_size": _text("batch size", d.batch_size, W.IntText),
-            "max_seq_length": _text("max seq length", d.max_seq_length, W.IntText),
-            "warmup_epochs": _text("warm-up epochs", d.warmup_epochs, W.IntText),
-            "cooldown_epochs": _text("cooldown epochs", d.cooldown_epochs, W.IntText),
-            "patience": _text("patience", d.patience, W.IntText),
-            "restarts": W.Checkbox(value=d.restarts, description="restarts", indent=False),
-            "final_model": _text("final model", d.final_model, W.Dropdown, options=["last", "best"]),
-            "run_name": _text("run name", "", placeholder="(automatic)"),
-            "save_model": W.Checkbox(value=d.save_model, description="save final model", indent=False),
-            "save_checkpoints": W.Checkbox(value=d.save_checkpoints, description="checkpoint every epoch",
-                                           indent=False),
-            "strategy_options": _text("strategy options", "", placeholder='JSON, e.g. {"stage_steps": 50}'),
-        }
+        self.preset = W.Dropdown(options=PRESET_LABELS, value="defaults", description="preset",
+                                 style={"description_width": "120px"}, layout=W.Layout(width="330px"))
+        self.fields: dict[str, W.Widget] = {}
+        for name in MAIN + ADVANCED:
+            if name in FIELDS:
+                self.fields[name] = setting_widget(SETTINGS[name], getattr(d, name))
+            elif name == "keep_fraction":
+                self.fields[name] = setting_widget(OPTIONS[name], None, title="keep fraction")
+            else:  # strategy_options: the other options, as JSON
+                self.fields[name] = SettingText(value="", description="strategy options",
+                                                placeholder='JSON, e.g. {"stage_steps": 50}',
+                                                tooltip=SETTINGS[name].help, style={"description_width": "120px"},
+                                                layout=W.Layout(width="330px"))
         self.errors = {name: W.HTML(layout=W.Layout(margin="0 0 0 124px")) for name in self.fields}
         self.message = W.HTML()
         self.status = W.HTML("<span class='adaft-form-status'>idle</span>")
@@ -87,54 +108,59 @@ class RunForm:
         self._quiet = False
         for w in self.fields.values():
             w.observe(lambda _c: None if self._quiet else self.validate(), names="value")
-        main = ("model", "data", "task", "mode", "strategy", "keep_fraction", "lr", "train_fraction",
-                "val_fraction", "seed", "max_epochs")
-        advanced = [n for n in self.fields if n not in main]
         box = lambda names: W.VBox([W.VBox([self.fields[n], self.errors[n]]) for n in names])  # noqa: E731
-        self.advanced = W.Accordion(children=[box(advanced)], titles=("more settings",), selected_index=None)
-        self.widget = W.VBox([W.HTML("<b>New run</b>"), self.preset, box(main), self.advanced, self.message,
+        self.advanced = W.Accordion(children=[box(ADVANCED)], titles=("more settings",), selected_index=None)
+        self.widget = W.VBox([W.HTML("<b>New run</b>"), self.preset, box(MAIN), self.advanced, self.message,
                               W.HBox([self.start_button, self.stop_button]), self.status],
                              layout=W.Layout(width="360px", min_width="360px"))
+        self._show_keep_fraction()
 
     # ------------------------------------------------------------------ config
     def apply_preset(self, name: str) -> None:
-        values = {**{k: getattr(TrainConfig(), k) for k in FIELDS}, "max_epochs": 0, "run_name": "",
-                  **PRESETS.get(name, {})}
+        d = TrainConfig()
+        values = {**{k: getattr(d, k) for k in FIELDS}, **PRESETS.get(name, {})}
         self._quiet = True  # one validation for the whole preset, not one per field
         try:
             for key, value in values.items():
-                if key in self.fields and value is not None:
-                    self.fields[key].value = value
+                widget = self.fields[key]
+                widget.value = as_text(value) if isinstance(widget, (SettingText, W.Combobox)) else value
         finally:
             self._quiet = False
         self.validate()
 
+    def _show_keep_fraction(self) -> None:
+        """The keep-fraction box applies to the chosen strategy only; its placeholder is that
+        strategy's default."""
+        box = self.fields["keep_fraction"]
+        defaults = option_defaults(self.fields["strategy"].value)
+        box.disabled = "keep_fraction" not in defaults
+        box.placeholder = (f"(default {defaults['keep_fraction']})" if not box.disabled
+                           else "(not an option of this strategy)")
+        box.tooltip = f"{OPTIONS['keep_fraction'].help} (default: {defaults_text('keep_fraction')})"
+
     def config(self) -> TrainConfig:
-        """The config the fields describe (not validated yet)."""
-        f = {name: w.value for name, w in self.fields.items()}
+        """The config the fields describe (not validated yet); a field whose text is not a
+        value of its setting's type is a ConfigError naming it."""
+        values = {name: widget_value(SETTINGS[name], self.fields[name]) for name in FIELDS}
         options: dict[str, Any] = {}
-        keep = str(f["keep_fraction"]).strip()
-        if keep and f["strategy"] != "vanilla":
+        keep = self.fields["keep_fraction"]
+        if not keep.disabled and str(keep.value).strip():
+            options["keep_fraction"] = OPTIONS["keep_fraction"].convert(keep.value)
+        extra_text = str(self.fields["strategy_options"].value).strip()
+        if extra_text:
             try:
-                options["keep_fraction"] = float(keep)
+                extra = json.loads(extra_text)
             except ValueError as exc:
-                raise ConfigError(f"keep_fraction must be a number in (0, 1], got {keep!r}") from exc
-        if str(f["strategy_options"]).strip():
-            try:
-                extra = json.loads(f["strategy_options"])
-            except ValueError as exc:
-                raise ConfigError(f"strategy_options must be a JSON object: {exc}") from exc
+                raise SETTINGS["strategy_options"].fail(f"strategy_options must be a JSON object: {exc}") from exc
             if not isinstance(extra, dict):
-                raise ConfigError('strategy_options must be a JSON object, e.g. {"stage_steps": 50}')
+                raise SETTINGS["strategy_options"].fail('strategy_options must be a JSON object, e.g. '
+                                                        '{"stage_steps": 50}')
             options.update(extra)
-        values = {k: f[k] for k in FIELDS}
-        values.update(strategy_options=options, output_dir=str(self.runs_dir),
-                      max_epochs=f["max_epochs"] or None, run_name=(f["run_name"] or "").strip() or None,
-                      model=str(f["model"]).strip(), data=str(f["data"]).strip())
-        return TrainConfig(**values)
+        return TrainConfig(**values, strategy_options=options, output_dir=str(self.runs_dir))
 
     def validate(self) -> TrainConfig | None:
         """Show the first problem under its field; the validated config if there is none."""
+        self._show_keep_fraction()
         for e in self.errors.values():
             e.value = ""
         self.message.value = ""
@@ -142,8 +168,10 @@ class RunForm:
             cfg = self.config().validated()
         except ConfigError as exc:
             text = str(exc)
-            field = next((n for n in sorted(self.fields, key=len, reverse=True)
-                          if text.startswith((n, f"unknown {n}"))), None)
+            field = getattr(exc, "setting", None)
+            if field not in self.fields:
+                field = next((n for n in sorted(self.fields, key=len, reverse=True)
+                              if text.startswith((n, f"unknown {n}"))), None)
             target = self.errors[field] if field else self.message
             target.value = f"<span class='adaft-error' style='color:#dc2626'>{html.escape(text)}</span>"
             return None

@@ -1,5 +1,8 @@
 """The decision panel: the last decision in words, a patience/cooldown indicator, the history.
 
+Everything shown comes from the ``decision`` events' fields (``reason``, ``wait``, ``wait_plan``,
+``next_phase``, ``lr_plan``): the panel knows no training mode.
+
 Rendered as one HTML widget from :class:`~dashboard.state.RunState` facts; ``render(run)`` is
 pure (returns the HTML string) so tests can read exactly what a person sees.
 """
@@ -25,23 +28,34 @@ def status_badge(status: str) -> str:
 
 
 def indicator_html(run: RunState) -> str:
-    """Cells: patience (amber), cooldown (blue), the stopping epoch (red); filled = waited."""
+    """What the monitor waits for, from the last decision's fields (no mode rules here): cells for
+    the non-improving epochs of its ``wait_plan`` — before a cooldown (amber), of the cooldown
+    (blue), the stopping one (red); filled = waited — and the LR plan in words."""
     ind = run.indicator()
-    if ind["mode"] != "adaptive":
-        left = ind["epochs_left"]
-        return f"<div>fixed schedule ({html.escape(str(ind['mode']))}): {fmt(left, 'd')} epochs left</div>"
-    p, c, wait = ind["patience"], ind["cooldown"], ind["wait"]
+    plan = f"<br>next: {html.escape(ind['plan'])}" if ind["plan"] else ""
+    left = ind["epochs_left"]
+    wait_plan = ind["wait_plan"]
+    if wait_plan is None:  # the monitor never stops this run
+        return (f"<div class='adaft-indicator'>fixed schedule ({html.escape(str(ind['mode']))}): "
+                f"{fmt(left, 'd')} epochs left{plan}</div>")
+    if not isinstance(wait_plan, dict):  # an older log, or no decision yet: only what the events say
+        phase = ind["next_phase"] or ind["phase"]
+        head = f"next phase: {html.escape(str(phase))}" if phase else "no decision yet"
+        tail = f", {left} epoch{'s' if left != 1 else ''} left" if left is not None else ""
+        return f"<div class='adaft-indicator'>{head}{tail}{plan}</div>"
+    wait, stop_at = ind["wait"], int(wait_plan["stop_at"])
+    cooldown_at = wait_plan.get("cooldown_at") or stop_at
+    p, c = cooldown_at - 1, stop_at - cooldown_at
     cells = []
-    for i in range(p + c + 1):
+    for i in range(stop_at):
         kind, color = (("patience", "#f59e0b") if i < p else ("cooldown", "#3b82f6") if i < p + c
                        else ("stop", "#dc2626"))
         filled = i < wait
         cells.append(f'<span title="{kind}" style="display:inline-block;width:16px;height:14px;margin:1px;'
                      f'border:1px solid {color};background:{color if filled else "transparent"}"></span>')
-    left = ind["epochs_left"]
     tail = f", {left} epoch{'s' if left != 1 else ''} left" if left is not None and ind["action"] != "stop" else ""
-    return (f'<div class="adaft-indicator">non-improving epochs: <b>{wait}</b> of {p + c + 1} '
-            f"(patience {p} + cooldown {c} + 1){tail}<br>{''.join(cells)}</div>")
+    return (f'<div class="adaft-indicator">non-improving epochs: <b>{wait}</b> of {stop_at} '
+            f"(patience {p} + cooldown {c} + 1){tail}<br>{''.join(cells)}{plan}</div>")
 
 
 def render(run: RunState | None, history: int = 50) -> str:
@@ -65,11 +79,12 @@ def render(run: RunState | None, history: int = 50) -> str:
         color = ACTION_COLORS.get(d.get("action"), "#374151")
         rows.append(f"<tr><td>{d['epoch']}</td><td>{html.escape(str(d.get('phase', '')))}</td>"
                     f"<td style='color:{color}'>{html.escape(str(d.get('action', '')))}</td>"
+                    f"<td>{html.escape(str(d.get('next_phase', '')))}</td>"
                     f"<td>{fmt(d.get('value'))}</td><td>{html.escape(str(d.get('reason', '')))}</td></tr>")
     if rows:
         parts.append("<div style='max-height:132px;overflow-y:auto;margin-top:6px'>"
                      "<table class='adaft-decisions' style='font-size:12px;line-height:1.2'>"
-                     "<tr><th>epoch</th><th>phase</th><th>action</th><th>val loss</th><th>reason</th></tr>"
+                     "<tr><th>epoch</th><th>phase</th><th>action</th><th>next</th><th>val loss</th><th>reason</th></tr>"
                      + "".join(rows) + "</table></div>")
     return "".join(parts)
 

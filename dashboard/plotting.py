@@ -8,6 +8,8 @@ edits a FigureWidget received before the page connected.
 from __future__ import annotations
 
 import math
+import time
+import zlib
 
 import numpy as np
 
@@ -15,6 +17,15 @@ MAX_POINTS = 5000
 PALETTE = ("#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#17becf", "#8c564b", "#e377c2")
 PHASE_COLORS = {"warmup": "#fde68a", "constant": "#bbf7d0", "cooldown": "#bfdbfe", "decay": "#e9d5ff"}
 STAGE_COLORS = {"I": "#fca5a5", "II": "#a5b4fc"}
+EXTRA_PHASE_COLORS = ("#fecaca", "#c7d2fe", "#fbcfe8", "#99f6e4", "#fed7aa", "#d9f99d", "#ddd6fe", "#bae6fd")
+
+
+def phase_color(phase: str) -> str:
+    """The shading of an LR phase: its own colour, or (a phase of a mode the dashboard does not
+    know) one picked by its name, the same in every session."""
+    if phase in PHASE_COLORS:
+        return PHASE_COLORS[phase]
+    return EXTRA_PHASE_COLORS[zlib.crc32(str(phase).encode()) % len(EXTRA_PHASE_COLORS)]
 
 
 def downsample(x: np.ndarray, y: np.ndarray, max_points: int = MAX_POINTS) -> tuple[np.ndarray, np.ndarray]:
@@ -82,12 +93,17 @@ def resend_whole(fig) -> None:
         fig._widget_layout = fig._layout
 
 
+RESEND_AFTER = (0.0, 1.0, 3.0)  # seconds after a view attaches: a re-send that reaches the view
+# before its first render is lost (and later edits, sending only what changed, never make the
+# traces visible), so the whole figure goes again twice more
+
+
 class ViewWatcher:
-    """Marks a figure for a whole re-send when a browser view attaches (``_view_count`` grows)."""
+    """Marks a figure for whole re-sends when a browser view attaches (``_view_count`` grows)."""
 
     def __init__(self, fig):
         self.fig = fig
-        self.pending = False
+        self.due: list[float] = []  # monotonic times of the re-sends still to do
         try:
             if fig._view_count is None:
                 fig._view_count = 0
@@ -97,13 +113,19 @@ class ViewWatcher:
 
     def _on_views(self, change) -> None:
         if (change.get("new") or 0) > (change.get("old") or 0):
-            self.pending = True
+            now = time.monotonic()
+            self.due = sorted(self.due + [now + delay for delay in RESEND_AFTER])
+
+    @property
+    def pending(self) -> bool:
+        return bool(self.due) and self.due[0] <= time.monotonic()
 
     def flush(self) -> bool:
-        """Re-send if a view attached since the last call; True if it did."""
+        """Re-send if a re-send is due (a view attached); True if it did."""
         if not self.pending:
             return False
-        self.pending = False
+        now = time.monotonic()
+        self.due = [t for t in self.due if t > now]
         resend_whole(self.fig)
         return True
 

@@ -3,7 +3,10 @@
 ``rows(runs)`` and ``to_csv(rows)`` are pure; :class:`RunsTable` shows them as an HTML table with
 a multi-select that picks the runs whose curves are overlaid, an export button that writes the
 selected rows (and their per-epoch values) to CSV files in the runs folder and offers them as
-downloads, and a button that asks selected live runs of other processes to stop (``STOP`` file).
+downloads, a button that asks the selected live runs to stop (``STOP`` file; an interrupted run
+is said to be one) and one that resumes the selected interrupted, stopped or failed runs. Folders of the
+runs folder that hold no readable run are listed as ``unreadable`` with the reason (the source's
+``problems``); runs whose process is gone show ``interrupted`` and when they were last seen.
 """
 
 from __future__ import annotations
@@ -18,7 +21,7 @@ from typing import Any, Callable
 
 import ipywidgets as W
 
-from adaft_core.runs import STOP_FILE
+from adaft_core.runs import RESUMABLE, request_stop
 
 from .panels import status_badge
 from .plotting import fmt
@@ -26,15 +29,30 @@ from .state import RunState
 
 COLUMNS = ("name", "status", "task", "mode", "strategy", "model", "seed", "train_size", "epochs", "steps",
            "best_epoch", "metric", "best_val_loss", "best_val_score", "final_val_score", "test_score",
-           "wall_time", "started")
+           "wall_time", "started", "note")
 SHOWN = (("name", "name"), ("status", "status"), ("mode", "mode"), ("strategy", "strategy"),
          ("epochs", "epochs"), ("best_epoch", "best"), ("best_val_score", "best val"),
-         ("final_val_score", "final val"), ("test_score", "test"), ("wall_time", "time"))
+         ("final_val_score", "final val"), ("test_score", "test"), ("wall_time", "time"), ("note", "note"))
 EPOCH_COLUMNS = ("name", "epoch", "step", "val_loss", "metric", "score", "phase", "action", "reason")
 
 
-def rows(runs: list[RunState]) -> list[dict[str, Any]]:
-    return [r.summary() for r in runs]
+def rows(runs: list[RunState], problems: dict[str, str] | None = None) -> list[dict[str, Any]]:
+    """A row per run; ``problems`` (folder → why unreadable) marks runs and adds the folders
+    that hold no run at all."""
+    problems = problems or {}
+    out = []
+    for r in runs:
+        rec = r.summary()
+        if r.run_id in problems:
+            rec["status"], rec["note"] = "unreadable", problems[r.run_id]
+        elif r.status == "interrupted":
+            rec["note"] = "process gone, last seen " + (time.strftime("%H:%M:%S", time.localtime(r.last_seen))
+                                                        if r.last_seen else "never")
+        out.append(rec)
+    known = {r.run_id for r in runs}
+    out += [{"name": name, "status": "unreadable", "note": why} for name, why in sorted(problems.items())
+            if name not in known]
+    return out
 
 
 def epoch_rows(runs: list[RunState]) -> list[dict[str, Any]]:
@@ -68,6 +86,8 @@ def _cell(key: str, value: Any) -> str:
         return "–" if value is None else f"{value:.0f} s"
     if key in ("best_val_score", "final_val_score", "test_score"):
         return fmt(value)
+    if key == "note":
+        return f"<span style='color:#b45309'>{html.escape(value or '')}</span>"
     return html.escape("–" if value is None else str(value))
 
 
@@ -91,18 +111,25 @@ def download_link(text: str, filename: str, label: str) -> str:
 
 
 class RunsTable:
-    def __init__(self, runs_dir: Path | None, run_dir_of: Callable[[str], Path | None] = lambda _r: None):
+    def __init__(self, runs_dir: Path | None, run_dir_of: Callable[[str], Path | None] = lambda _r: None,
+                 problems: Callable[[], dict[str, str]] = dict, on_resume: Callable[[str], str] | None = None):
         self.runs_dir = runs_dir
         self.run_dir_of = run_dir_of
+        self.problems = problems
+        self.on_resume = on_resume
         self.table = W.HTML()
         self.select = W.SelectMultiple(options=[], rows=8, description="overlay",
                                        layout=W.Layout(width="520px"))
         self.export = W.Button(description="Export selection to CSV", icon="download")
         self.stop_selected = W.Button(description="Stop selected (STOP file)", icon="stop")
+        self.resume_selected = W.Button(description="Resume selected", icon="play",
+                                        tooltip="continue interrupted, stopped or failed runs from their last checkpoint")
         self.message = W.HTML()
         self.export.on_click(lambda _b: self.export_csv())
         self.stop_selected.on_click(lambda _b: self.request_stop())
-        self.widget = W.VBox([self.table, self.select, W.HBox([self.export, self.stop_selected]), self.message])
+        self.resume_selected.on_click(lambda _b: self.request_resume())
+        self.widget = W.VBox([self.table, self.select,
+                              W.HBox([self.export, self.stop_selected, self.resume_selected]), self.message])
         self.records: list[dict[str, Any]] = []
         self._runs: list[RunState] = []
         self._drawn: tuple | None = None
@@ -118,10 +145,11 @@ class RunsTable:
             keep = tuple(v for v in self.select.value if v in ids)
             self.select.options = ids
             self.select.value = keep
-        key = (tuple((r.run_id, r.version) for r in runs), tuple(self.select.value))
+        problems = dict(self.problems())
+        key = (tuple((r.run_id, r.version) for r in runs), tuple(self.select.value), tuple(sorted(problems.items())))
         if key == self._drawn and not force:
             return False
-        self.records = rows(runs)
+        self.records = rows(runs, problems)
         self.table.value = table_html(self.records, set(self.select.value))
         self._drawn = key
         return True
@@ -146,13 +174,29 @@ class RunsTable:
         return written
 
     def request_stop(self) -> list[str]:
-        """Create ``STOP`` in the folder of every selected live run (any process stops there)."""
-        stopped = []
+        """Create ``STOP`` in the folder of every selected run whose process is there (any
+        process stops there); say so for a run that is interrupted or not running."""
+        stopped, said = [], []
         for r in self._runs:
             path = self.run_dir_of(r.run_id)
-            if r.run_id in self.selected and r.live and path is not None:
-                (path / STOP_FILE).touch()
-                stopped.append(r.run_id)
-        self.message.value = (f"asked to stop: {', '.join(map(html.escape, stopped))}" if stopped
-                              else "select a running run to stop it")
+            if r.run_id not in self.selected or path is None:
+                continue
+            asked, text = request_stop(path)
+            stopped += [r.run_id] if asked else []
+            said.append(html.escape(text))
+        self.message.value = "<br>".join(said) if said else "select a running run to stop it"
         return stopped
+
+    def request_resume(self) -> list[str]:
+        """Resume every selected interrupted, stopped or failed run (each as its own process)."""
+        said, resumed = [], []
+        for r in self._runs:
+            if r.run_id not in self.selected:
+                continue
+            if r.status not in RESUMABLE or self.on_resume is None:
+                said.append(html.escape(f"{r.run_id} is {r.status}: only interrupted, stopped or failed runs can be resumed"))
+                continue
+            said.append(html.escape(self.on_resume(r.run_id)))
+            resumed.append(r.run_id)
+        self.message.value = "<br>".join(said) if said else "select an interrupted, stopped or failed run to resume it"
+        return resumed

@@ -4,7 +4,9 @@ Each page load gets its own kernel running :class:`dashboard.App` on the runs fo
 the kernel as ``$ADAFT_RUNS_DIR``, absolute, because the kernel starts in the notebook's
 folder). Opening the page never starts training. A kernel counts as idle when it has sent
 nothing for ``cull_idle`` seconds — a live page sends updates while anything changes — and an
-idle kernel with no page connected is shut down (a run it was training is stopped cleanly first).
+idle kernel with no page connected is shut down. Runs started from a page are their own processes
+(``adaft_core.launcher``): culling or closing the page does not touch them, and the next page
+opened shows them live again.
 """
 
 from __future__ import annotations

@@ -3,10 +3,19 @@
 :class:`EventSource` merges two kinds of input into one list of event dicts per pump tick:
 
 - a thread-safe queue (``source.sink()`` gives a :class:`~adaft_core.events.QueueSink` on it) —
-  runs started in this kernel, and recorded events that tests and the benchmark ``feed`` in;
+  runs trained in this kernel (``App(in_process=True)``), and recorded events that tests and the
+  benchmark ``feed`` in;
 - every ``events.jsonl`` under the runs folder, read from the byte offset where the last read
-  stopped (a half-written last line waits for the next tick), so runs started from the CLI or
-  another notebook show up live and a page reopened after a kernel restart sees every run.
+  stopped (a half-written last line waits for the next tick), so runs launched from this page,
+  the CLI or another notebook show up live and a page opened later (a reload, a second tab, a
+  new kernel) sees every run and re-attaches to the live ones.
+
+The runs folder is read tolerantly (``adaft_core.run_log``): a line that is not a valid next
+event is skipped and a folder with a damaged or missing log or ``run.json`` lands in
+:attr:`EventSource.problems` (folder name → ``file:line: why``) for the runs table to list as
+``unreadable``. Every scan also asks whether each run that has not ended still has its process
+(``adaft_core.liveness``); :attr:`EventSource.gone` holds those that do not, with when they were
+last seen, and the app shows them as ``interrupted``.
 
 A run whose events arrive through the queue is not also tailed; when both deliver an event the
 reducer (:mod:`.state`) drops the duplicate by ``seq``. Nothing here blocks: the training thread
@@ -15,24 +24,36 @@ only ever does ``put_nowait`` on the queue.
 
 from __future__ import annotations
 
-import json
 import queue
 import time
 from pathlib import Path
 from typing import Any, Callable, Iterable
 
 from adaft_core.events import QueueSink
-from adaft_core.runs import EVENTS_FILE
+from adaft_core.liveness import run_liveness
+from adaft_core.run_log import check_line, read_run_json
+from adaft_core.runs import EVENTS_FILE, RUN_FILE, is_run_folder, summarize_run
 
 
 class LogTail:
-    """Reads the complete new lines of one ``events.jsonl`` from a byte offset."""
+    """Reads the complete new lines of one ``events.jsonl`` from a byte offset, checking each."""
 
     def __init__(self, path: Path):
         self.path = Path(path)
         self.offset = 0
-        self.finished = False  # a run_ended was read: nothing more will come
+        self.finished = False  # a run_ended was read (a later ``resumed`` reopens it)
         self.bad_lines = 0
+        self.problem: str | None = None  # the first bad line, "events.jsonl:N: why"
+        self.lines = 0
+        self.last_seq = -1
+        self.first = True
+        self.last_time: float | None = None  # of the last event read
+
+    def grew(self) -> bool:
+        try:
+            return self.path.stat().st_size > self.offset
+        except OSError:
+            return False
 
     def read(self, max_bytes: int | None = None) -> list[dict[str, Any]]:
         try:
@@ -46,18 +67,23 @@ class LogTail:
             return []
         self.offset += end + 1
         out = []
-        for line in chunk[: end + 1].splitlines():
+        for line in chunk[: end + 1].split(b"\n")[:-1]:
+            self.lines += 1
             if not line.strip():
                 continue
-            try:
-                ev = json.loads(line)
-            except ValueError:
-                self.bad_lines += 1  # a corrupt line must not stop the page
+            ev, why = check_line(line, self.last_seq, self.first)
+            if why is not None:  # a damaged line must not stop the page: skip it, name the first
+                self.bad_lines += 1
+                self.problem = self.problem or f"{self.path.name}:{self.lines}: {why}"
+                self.first = False
                 continue
-            if isinstance(ev, dict):
-                out.append(ev)
-                if ev.get("event") == "run_ended":
-                    self.finished = True
+            self.first, self.last_seq = False, ev["seq"]
+            self.last_time = ev.get("time") if isinstance(ev.get("time"), (int, float)) else self.last_time
+            out.append(ev)
+            if ev["event"] == "run_ended":
+                self.finished = True
+            elif ev["event"] == "resumed":
+                self.finished = False
         return out
 
 
@@ -73,6 +99,8 @@ class EventSource:
         self.tails: dict[str, LogTail] = {}  # run folder name -> tail
         self.owned: set[str] = set()  # run ids delivered by the queue: not tailed
         self.paths: dict[str, Path] = {}  # run id -> folder, for runs found on disk
+        self.problems: dict[str, str] = {}  # folder name -> why it is unreadable
+        self.gone: dict[str, float | None] = {}  # run id -> last seen, for runs whose process is gone
         self._next_scan = -float("inf")
 
     # ------------------------------------------------------------------ inputs
@@ -87,16 +115,18 @@ class EventSource:
 
     # ------------------------------------------------------------------ polling
     def poll(self, force_scan: bool = False) -> list[dict[str, Any]]:
-        """Drain the queue, then read what the run logs gained since the last poll."""
+        """Drain the queue, then read what the run logs gained since the last poll; every
+        ``scan_interval`` also look for new folders and check the liveness of unended runs."""
         out = self._drain_queue()
         now = self.clock()
-        if self.runs_dir is not None and (force_scan or now >= self._next_scan):
-            self._scan()
-            self._next_scan = now + self.scan_interval
+        scan = self.runs_dir is not None and (force_scan or now >= self._next_scan)
         for name, tail in list(self.tails.items()):
-            if tail.finished or name in self.owned:
+            if name in self.owned or (tail.finished and not (scan and tail.grew())):
                 continue
             out.extend(tail.read())
+        if scan:
+            out.extend(self._scan())
+            self._next_scan = now + self.scan_interval
         return out
 
     def _drain_queue(self) -> list[dict[str, Any]]:
@@ -112,17 +142,48 @@ class EventSource:
                 self.owned.add(run_id)
             out.append(ev)
 
-    def _scan(self) -> None:
-        """Start tailing every run folder not seen before."""
+    def _scan(self) -> list[dict[str, Any]]:
+        """Tail every run folder not seen before (returning its events so far), note damaged
+        folders and check whether the runs that have not ended still have their process."""
         try:
-            folders = [p for p in self.runs_dir.iterdir() if p.is_dir()]
+            folders = [p for p in self.runs_dir.iterdir() if is_run_folder(p)]
         except OSError:
-            return
+            return []
+        out = []
         for folder in folders:
-            if folder.name in self.tails or not (folder / EVENTS_FILE).exists():
+            name, first_sight = folder.name, folder.name not in self.tails
+            if first_sight:
+                if not (folder / EVENTS_FILE).is_file():
+                    s = summarize_run(folder)  # no log: cheap; "starting" for a folder just made
+                    if s.status == "unreadable":
+                        self.problems[name] = s.reason or "unreadable"
+                    continue
+                self.problems.pop(name, None)
+                self.tails[name] = LogTail(folder / EVENTS_FILE)
+                self.paths[name] = folder
+                if name not in self.owned:
+                    out.extend(self.tails[name].read())
+            tail = self.tails[name]
+            check = first_sight or not tail.finished or name in self.problems
+            info, info_problem = read_run_json(folder / RUN_FILE) if check else (None, None)
+            problem = tail.problem or info_problem
+            if problem:
+                self.problems[name] = problem
+            else:
+                self.problems.pop(name, None)
+            if tail.finished or name in self.owned:  # ended, or trained in this kernel
+                self.gone.pop(name, None)
                 continue
-            self.tails[folder.name] = LogTail(folder / EVENTS_FILE)
-            self.paths[folder.name] = folder
+            try:
+                mtime = tail.path.stat().st_mtime
+            except OSError:
+                mtime = None
+            lv = run_liveness(folder, owner=(info or {}).get("owner"), log_mtime=mtime)
+            if lv.alive:
+                self.gone.pop(name, None)
+            else:  # last seen: its last heartbeat or event
+                self.gone[name] = max((t for t in (lv.last_seen, tail.last_time) if t is not None), default=None)
+        return out
 
     def run_dir(self, run_id: str) -> Path | None:
         """The folder of a run (its id is its folder name), if it is in the runs folder."""

@@ -6,6 +6,9 @@ an event whose ``seq`` is not above the last one applied is dropped, so each sou
 deliver its events in order. Every applied event bumps ``version``, which is how the views know
 what to redraw. The views read derived facts from here — phase spans, markers, decision lines,
 the patience/cooldown indicator, a table row — so all of it is testable without widgets.
+Nothing here knows a training mode's rules: phases, plans and limits are read from the events
+(``decision``'s ``phase`` / ``next_phase`` / ``lr_plan`` / ``wait_plan``), so a new mode needs no
+change here.
 """
 
 from __future__ import annotations
@@ -15,34 +18,13 @@ from typing import Any, Iterable
 
 import numpy as np
 
+from adaft_core.modes.plan import plan_text
+
+from .series import Series, to_float
+
 STEP_FIELDS = ("step", "epoch", "loss", "lr", "grad_norm", "time")
-
-
-class Series:
-    """A growable float64 array (amortised O(1) append; ``view`` is the filled part, no copy)."""
-
-    def __init__(self, capacity: int = 256):
-        self._data = np.empty(capacity, dtype=np.float64)
-        self.n = 0
-
-    def append(self, value: Any) -> None:
-        if self.n == len(self._data):
-            self._data = np.concatenate([self._data, np.empty(len(self._data), dtype=np.float64)])
-        self._data[self.n] = _num(value)
-        self.n += 1
-
-    @property
-    def view(self) -> np.ndarray:
-        return self._data[: self.n]
-
-
-def _num(value: Any) -> float:
-    """A float; ``None`` / non-numbers / infinities become NaN (a gap in a curve)."""
-    try:
-        v = float(value)
-    except (TypeError, ValueError):
-        return math.nan
-    return v if math.isfinite(v) else math.nan
+STOPPED = "stopped"  # a decision's next_phase when training ends
+MISSING = "missing"  # a field an older run log does not have
 
 
 class RunState:
@@ -65,6 +47,8 @@ class RunState:
         self.last_time: float | None = None
         self.version = 0
         self.path = None  # the run folder, when known
+        self.gone = False  # not ended and its process is gone (the source's liveness check)
+        self.last_seen: float | None = None  # when a gone run was last seen alive
 
     # ------------------------------------------------------------------ reducing
     def apply(self, ev: dict[str, Any]) -> bool:
@@ -97,11 +81,35 @@ class RunState:
             self.checkpoints.append(dict(ev))
         elif kind == "run_ended":
             self.ended = dict(ev)
+        elif kind == "resumed":
+            self._resume(ev)
         else:
             self.other.setdefault(str(kind), []).append(dict(ev))
         self.last_time = ev.get("time", self.last_time)
+        self.gone = False  # it writes again (resumed)
         self.version += 1
         return True
+
+    def mark_gone(self, last_seen: float | None) -> bool:
+        """The run has not ended but its process is gone: it shows as ``interrupted``."""
+        if self.ended is not None or self.gone:
+            return False
+        self.gone, self.last_seen = True, last_seen
+        self.version += 1
+        return True
+
+    def _resume(self, ev: dict[str, Any]) -> None:
+        """A resumed run goes on from its checkpoint: forget what came after it (it is redone)."""
+        step, epoch = int(ev.get("step") or 0), int(ev.get("epoch") or 0)
+        keep = int(np.searchsorted(self.series["step"].view, step, side="right"))
+        for series in self.series.values():
+            series.truncate(keep)
+        del self.stages[keep:]
+        self.evals = {e: v for e, v in self.evals.items() if e < epoch}
+        self.decisions = [d for d in self.decisions if int(d.get("epoch", -1)) < epoch]
+        self.masks = [m for m in self.masks if int(m.get("step", 0) or 0) <= step]
+        self.test, self.extra_evals, self.ended = None, {}, None
+        self.other.setdefault("resumed", []).append(dict(ev))
 
     # ------------------------------------------------------------------ facts
     @property
@@ -112,11 +120,13 @@ class RunState:
     def status(self) -> str:
         if self.ended is not None:
             return str(self.ended.get("status", "ended"))
+        if self.gone:
+            return "interrupted"
         return "running" if self.started else "starting"
 
     @property
     def live(self) -> bool:
-        return self.ended is None
+        return self.ended is None and not self.gone
 
     @property
     def steps_per_epoch(self) -> int:
@@ -135,8 +145,8 @@ class RunState:
         """(epoch, step, val loss, headline score), by epoch."""
         epochs = sorted(self.evals)
         ev = [self.evals[e] for e in epochs]
-        return (np.array(epochs, dtype=float), np.array([_num(e.get("step")) for e in ev]),
-                np.array([_num(e.get("loss")) for e in ev]), np.array([_num(e.get("score")) for e in ev]))
+        return (np.array(epochs, dtype=float), np.array([to_float(e.get("step")) for e in ev]),
+                np.array([to_float(e.get("loss")) for e in ev]), np.array([to_float(e.get("score")) for e in ev]))
 
     def best_epoch(self) -> int | None:
         if self.ended is not None and self.ended.get("best_epoch") is not None:
@@ -166,22 +176,22 @@ class RunState:
         if step is None:
             step = ev.get("step") if ev and ev.get("step") is not None else ((epoch or 0) + 1) * spe
         return {"kind": kind, "epoch": epoch, "step": float(step),
-                "value": _num(ev.get("loss")) if ev else math.nan, "text": text}
+                "value": to_float(ev.get("loss")) if ev else math.nan, "text": text}
 
     def phase_of_next_epoch(self) -> str | None:
-        """The LR phase the epoch after the last decision runs in (for live shading)."""
-        if not self.decisions:
-            return "warmup" if int(self.config.get("warmup_epochs", 0) or 0) > 0 else "constant"
-        d = self.decisions[-1]
-        if self.started.get("mode", self.config.get("mode")) != "adaptive":
-            return "warmup" if d["epoch"] + 1 < int(self.config.get("warmup_epochs", 0) or 0) else "decay"
-        if d.get("action") == "cooldown" or (d.get("phase") == "cooldown" and d.get("action") == "continue"):
-            return "cooldown"
-        if d.get("action") == "restart":
-            return "constant"
-        if d.get("phase") == "warmup" and d["epoch"] + 1 < int(self.config.get("warmup_epochs", 0) or 0):
-            return "warmup"
-        return "constant"
+        """The LR phase of the epoch after the last decision, as the events say (no mode rules here):
+        the decision's ``next_phase``; an older log's decision: the phase it recorded; before any
+        decision: the phase in ``run_started``'s ``lr_plan``; None when nothing says."""
+        if self.decisions:
+            d = self.decisions[-1]
+            return d.get("next_phase") or d.get("phase")
+        return (self.started.get("lr_plan") or {}).get("kind")
+
+    def plan(self) -> dict[str, Any] | None:
+        """The LR plan in force: the last decision's ``lr_plan``, else ``run_started``'s."""
+        if self.decisions:
+            return self.decisions[-1].get("lr_plan")
+        return self.started.get("lr_plan")
 
     def phase_spans(self) -> list[tuple[float, float, str]]:
         """(first step − 1, last step, phase) of each run of epochs in one LR phase."""
@@ -189,8 +199,11 @@ class RunState:
         phases = [(int(d["epoch"]), str(d.get("phase"))) for d in self.decisions]
         last_epoch = int(self.series["epoch"].view[-1]) if self.n_steps else -1
         undecided = last_epoch > (phases[-1][0] if phases else -1)
-        if undecided:  # the epoch running now (or cut short by a stop): its phase as foreseen
-            phases.append((last_epoch, self.phase_of_next_epoch() or "constant"))
+        foreseen = self.phase_of_next_epoch()
+        if undecided and foreseen not in (None, STOPPED):  # the epoch running now: its phase as planned
+            phases.append((last_epoch, foreseen))
+        else:
+            undecided = False
         for epoch, phase in phases:
             x0, x1 = epoch * spe, (epoch + 1) * spe
             if undecided and epoch == last_epoch:
@@ -214,14 +227,14 @@ class RunState:
         return spans
 
     def indicator(self) -> dict[str, Any]:
-        """Patience/cooldown state after the last decision (adaptive: stop at wait = p + C + 1)."""
-        cfg = self.config
-        p, c = int(cfg.get("patience", 0) or 0), int(cfg.get("cooldown_epochs", 0) or 0)
+        """The monitor after the last decision, from its fields: ``wait``, ``wait_plan`` (when
+        waiting starts a cooldown / stops; None: the run has a fixed length; ``MISSING``: the log
+        does not say), ``epochs_left``, phases and the plan in words."""
         d = self.decisions[-1] if self.decisions else {}
-        wait = int(d.get("wait", 0) or 0)
-        return {"mode": self.started.get("mode", cfg.get("mode")), "wait": wait, "patience": p,
-                "cooldown": c, "limit": p + c + 1, "epochs_left": d.get("epochs_left"),
-                "phase": d.get("phase"), "action": d.get("action"), "next_phase": self.phase_of_next_epoch()}
+        return {"mode": self.started.get("mode", self.config.get("mode")), "wait": int(d.get("wait", 0) or 0),
+                "wait_plan": d.get("wait_plan", MISSING) if d else MISSING, "epochs_left": d.get("epochs_left"),
+                "phase": d.get("phase"), "action": d.get("action"), "next_phase": self.phase_of_next_epoch(),
+                "plan": plan_text(self.plan(), self.steps_per_epoch)}
 
     def decision_lines(self) -> list[str]:
         """One readable line per epoch: what was decided and why."""

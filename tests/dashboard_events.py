@@ -1,8 +1,11 @@
-"""Recorded-style event streams for the dashboard tests, made with the engine's own pure pieces.
+"""Event streams for the dashboard tests: real engine runs, and hand-built ones for edge cases.
 
-``synthetic_run`` replays a scripted validation-loss sequence through ``adaft_core.modes``
-(``lr_at`` per step, ``decide`` per epoch), so the decisions, reasons and learning rates are
-exactly what the engine would log; ``mask_event`` follows ``adaft_core/strategies/telemetry.py``.
+``record_engine_run`` runs the real engine on the tiny model (optionally with a scripted
+validation-loss sequence) and returns its run log. ``synthetic_run`` replays a scripted sequence
+through ``adaft_core.modes`` (``lr_at`` per step, ``decide`` per epoch) without a model, for
+streams no quick real run gives (20 000 steps, a stop mid-epoch); a test checks it against a real
+run's log, field for field. ``cyclic_run`` is a run of a mode the dashboard does not know;
+``mask_event`` follows ``adaft_core/strategies/telemetry.py``.
 """
 
 from __future__ import annotations
@@ -11,7 +14,7 @@ import itertools
 import json
 from pathlib import Path
 
-from adaft_core.modes import ModeSettings, MonitorState, decide, lr_at
+from adaft_core.modes import ModeSettings, MonitorState, decide, lr_at, start_plan
 
 KINDS = ("q", "k", "v", "o", "ffn_in", "ffn_out")
 
@@ -30,7 +33,8 @@ def synthetic_run(run_id: str, val_losses, *, spe: int = 4, settings: ModeSettin
            "cooldown_epochs": settings.cooldown_epochs, "patience": settings.patience, "restarts": settings.restarts}
     emit("run_started", config=cfg, task="ner", mode=settings.mode, strategy=strategy, model="tiny", seed=0,
          train_size=48, val_size=16, steps_per_epoch=spe, max_epochs=settings.max_epochs, labels=["O", "B-PER"],
-         device="cpu", versions={}, metric="f1")
+         device="cpu", versions={"adaft": "0.2.0"}, metric="f1", host="test", pid=1,
+         lr_plan=start_plan(settings, spe, lr))
     state, step, decision = MonitorState(), 0, None
     for epoch, value in enumerate(val_losses):
         for _ in range(spe):
@@ -45,7 +49,7 @@ def synthetic_run(run_id: str, val_losses, *, spe: int = 4, settings: ModeSettin
                 return events
         emit("eval", epoch=epoch, step=step, split="validation", loss=value, metric="f1", score=1 - value,
              metrics={"loss": value, "f1": 1 - value})
-        state, decision = decide(state, epoch=epoch, value=value, settings=settings, steps_per_epoch=spe)
+        state, decision = decide(state, epoch=epoch, value=value, settings=settings, steps_per_epoch=spe, lr_max=lr)
         emit("decision", **vars(decision))
         if decision.action == "stop":
             break
@@ -55,6 +59,78 @@ def synthetic_run(run_id: str, val_losses, *, spe: int = 4, settings: ModeSettin
          best_epoch=state.best_epoch, final_model="last", val={"f1": 1 - val_losses[last], "loss": val_losses[last]},
          test={"f1": 0.55}, wall_time=12.5, error=None)
     return events
+
+
+def cyclic_run(run_id: str, epochs: int = 6, *, spe: int = 4, lr: float = 1e-4, running_steps: int = 0) -> list[dict]:
+    """A run of mode "cyclic" (unknown to the dashboard): the LR rises over one epoch and falls over
+    the next; its decisions carry their phase and plan, and no ``wait_plan`` (the mode does not
+    stop on the monitor). ``running_steps``: steps of one more epoch, not yet decided."""
+    events: list[dict] = []
+
+    def emit(name, **fields):
+        events.append({"event": name, "run_id": run_id, "seq": len(events), "time": 500.0 + len(events), **fields})
+
+    def phase(epoch):
+        return ("rise", "fall")[epoch % 2]
+
+    def plan(epoch):  # the phase of epoch `epoch` as a plan
+        first, last = (lr / spe, lr) if phase(epoch) == "rise" else (lr, lr / spe)
+        return {"kind": phase(epoch), "from_step": epoch * spe + 1, "steps_left": spe, "lr_next": first,
+                "lr_end": last, "then": phase(epoch + 1)}
+
+    emit("run_started", config={"mode": "cyclic", "lr": lr}, task="ner", mode="cyclic", strategy="vanilla",
+         model="tiny", seed=0, train_size=48, val_size=16, steps_per_epoch=spe, max_epochs=epochs,
+         labels=["O"], device="cpu", versions={"adaft": "0.2.0"}, host="test", pid=1, lr_plan=plan(0))
+    for epoch in range(epochs + (1 if running_steps else 0)):
+        p = plan(epoch)
+        for k in range(spe if epoch < epochs else running_steps):
+            step = epoch * spe + k + 1
+            emit("step", step=step, epoch=epoch, loss=1.0 / step, stage=None, grad_norm=1.0,
+                 lr=p["lr_next"] + (p["lr_end"] - p["lr_next"]) * k / (spe - 1))
+        if epoch == epochs:
+            break
+        emit("eval", epoch=epoch, step=(epoch + 1) * spe, split="validation", loss=1.0 - 0.01 * epoch,
+             metric="f1", score=0.1 * epoch, metrics={})
+        last = epoch == epochs - 1 and not running_steps
+        stop_plan = {"kind": "stop", "from_step": (epoch + 1) * spe + 1, "steps_left": 0, "lr_next": None,
+                     "lr_end": None, "then": None}
+        emit("decision", epoch=epoch, monitor="val_loss", value=1.0 - 0.01 * epoch, best=1.0 - 0.01 * epoch,
+             improved=True, wait=0, phase=phase(epoch), action="stop" if last else "continue",
+             reason=f"cycle {epoch // 2 + 1}: {phase(epoch)} done", epochs_left=epochs - epoch - 1,
+             early_stop=False, next_phase="stopped" if last else phase(epoch + 1),
+             lr_plan=stop_plan if last else plan(epoch + 1))
+    if not running_steps:
+        emit("run_ended", status="completed", epochs=epochs, steps=epochs * spe, best_epoch=epochs - 1,
+             final_model="last", val=None, test=None, wall_time=1.0, error=None)
+    return events
+
+
+def record_engine_run(model_dir: str, data_dir: str, out_dir: Path, *, val_losses=None, sinks=(), stop_event=None,
+                      **config):
+    """A real engine run on the tiny model (``val_losses``: scripted validation losses, one per
+    epoch, instead of the evaluation pass); returns (run folder, its events as logged)."""
+    import pytest
+
+    from adaft_core import TrainConfig, engine, train
+    from adaft_core.runs import read_events
+
+    base = dict(model=model_dir, data=data_dir, output_dir=str(out_dir), batch_size=12, lr=2e-5,
+                eval_batch_size=16, seed=0, save_checkpoints=False, save_model=False)
+    calls = {"validation": 0}
+    real_evaluate = engine.evaluate
+
+    def scripted(model, loader, features, task, accelerator, strategy=None):
+        if features is not task.features["validation"]:
+            return real_evaluate(model, loader, features, task, accelerator, strategy)
+        value = val_losses[calls["validation"]]
+        calls["validation"] += 1
+        return {"loss": value, "f1": 1.0 - value}
+
+    with pytest.MonkeyPatch.context() as mp:
+        if val_losses is not None:
+            mp.setattr(engine, "evaluate", scripted)
+        result = train(TrainConfig(**{**base, **config}), sinks=list(sinks), stop_event=stop_event)
+    return result.run_dir, read_events(result.run_dir)
 
 
 def mask_event(run_id: str, seq: int, step: int, *, layers: int = 2, kept=lambda layer, kind: 0.3,

@@ -9,7 +9,8 @@ def run_script(losses, settings: ModeSettings, steps_per_epoch: int, lr_max: flo
     for epoch, value in enumerate(losses):
         for i in range(steps_per_epoch):
             lrs.append(lr_at(epoch * steps_per_epoch + i, state, settings, steps_per_epoch, lr_max))
-        state, d = decide(state, epoch=epoch, value=value, settings=settings, steps_per_epoch=steps_per_epoch)
+        state, d = decide(state, epoch=epoch, value=value, settings=settings, steps_per_epoch=steps_per_epoch,
+                          lr_max=lr_max)
         decisions.append(d)
         if d.action == "stop":
             break

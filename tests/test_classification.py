@@ -19,7 +19,7 @@ from adaft_core.data.subsets import allocate, stratified_sample
 from adaft_core.errors import ConfigError, DataError
 from adaft_core.events import RecorderSink
 from adaft_core.runs import read_events
-from adaft_core.tasks.classification import EvalSet, encode_pairs, score
+from adaft_core.tasks.classification import EvalSet, PairCollator, encode_pairs, score
 from adaft_core.tasks.pair_labels import check_eval_labels, check_label_map, label_list, mapped_classes
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared"
@@ -252,6 +252,26 @@ def test_longest_first_truncation_is_counted(tokenizer):
     assert second[first_sep + 1:-1] == tokenizer("tiny hypothesis", add_special_tokens=False)["input_ids"]
     assert feats[0]["labels"] == 0 and "labels" not in feats[2] and feats[2]["gold"] == "c"
     assert set(feats[0]) >= {"input_ids", "attention_mask", "token_type_ids", "gold"}
+
+
+@pytest.mark.parametrize("regression", [False, True])
+def test_pair_collator_equals_the_library_collator(tokenizer, regression):
+    """Ours is kept for speed only: the same tensors as transformers' DataCollatorWithPadding."""
+    import torch
+    from transformers import DataCollatorWithPadding
+
+    rng = random.Random(0)
+    rows = [PairExample(_sentence(rng), _sentence(rng), str(round(rng.uniform(0, 5), 2)) if regression
+                        else rng.choice(["a", "b"])) for _ in range(10)]
+    feats, _ = encode_pairs(rows, tokenizer, 128, {"a": 0, "b": 1}, regression)
+    library, ours = DataCollatorWithPadding(tokenizer), PairCollator(tokenizer.pad_token_id, regression)
+    for with_labels in (True, False):  # an eval set without labels the model knows: no "labels"
+        keep = ("input_ids", "attention_mask", "token_type_ids") + (("labels",) if with_labels else ())
+        batch = [{k: f[k] for k in keep} for f in feats]
+        got, want = ours(batch), library(batch)
+        assert set(got) == set(want) == set(keep)
+        for key in keep:
+            assert got[key].dtype == want[key].dtype and torch.equal(got[key], want[key])
 
 
 # --- the engine end to end on a tiny random BERT ------------------------------------------------

@@ -1,7 +1,9 @@
 """Acceptance 2 of the dashboard issue: ``adaft dashboard`` in headless Chromium (Playwright).
 
 Starts the server on a temporary runs folder and a free port, starts the tiny demo preset from
-the form and waits until the loss curve grows and the stop marker and its reason appear; starts
+the form and waits until the loss curve grows; reloads the page mid-run (a new kernel: the run is
+its own process) and checks that the form follows the same run and its curve keeps growing (issue
+9, acceptance 3); waits until the stop marker and its reason appear; starts
 a second run and stops it with the button (status ``stopped``); switches a log-scale toggle;
 saves screenshots into ``test-artifacts/`` (and the finished run into ``$ADAFT_DOCS_SCREENSHOT``
 when set, e.g. ``docs/dashboard.png``). Needs Chromium at /usr/bin/chromium (or
@@ -61,8 +63,8 @@ def wait_until(predicate, timeout: float, what: str, every: float = 0.25):
 @pytest.fixture
 def server(tmp_path, tmp_path_factory):
     runs, port = tmp_path / "runs", free_port()
-    # one torch thread in the page's kernel: Chromium, the server and the test share 2 CPUs in CI, and
-    # an oversubscribed CPU makes a 20 s demo take minutes
+    # one torch thread in the runs the page launches (they inherit it): Chromium, the server and the
+    # test share 2 CPUs in CI, and an oversubscribed CPU makes a 20 s demo take minutes
     env = {"OMP_NUM_THREADS": "1", **os.environ,
            "ADAFT_CACHE_DIR": str(tmp_path_factory.getbasetemp() / "adaft-cache")}
     log = open(tmp_path / "server.log", "w")
@@ -107,9 +109,22 @@ def test_dashboard_in_a_browser(server):
             wait_until(lambda: page.locator(".widget-inline-hbox:has(> label:text-is('model')) input")
                        .input_value() == "minilm-2l", 20, "the preset to fill the form")
             start.click()
-            # the loss curve grows, then the stop marker and its reason appear
+            # the loss curve grows
             first = wait_until(lambda: page.evaluate(LOSS_POINTS), 240, "the first loss points")
             wait_until(lambda: page.evaluate(LOSS_POINTS) > first + 5, 120, "the loss curve to grow")
+            running = wait_until(lambda: status.inner_text().startswith("running: ") and status.inner_text(), 60,
+                                 "the running status")
+            # reload the page mid-run: a new kernel, the run (its own process) goes on and is live again
+            page.reload(timeout=120_000)
+            page.wait_for_selector("text=fine-tuning dashboard", timeout=120_000)
+            start, stop = page.get_by_role("button", name="Start"), page.get_by_role("button", name="Stop")
+            status = page.locator(".adaft-form-status")
+            wait_until(lambda: status.inner_text() == running, 60, "the reloaded form to follow the run")
+            again = wait_until(lambda: page.evaluate(LOSS_POINTS), 120, "the loss points after the reload")
+            assert again >= first + 5  # the whole run so far, read from its log
+            wait_until(lambda: page.evaluate(LOSS_POINTS) > again + 5, 120, "the curve to grow after the reload")
+            page.screenshot(path=str(ARTIFACTS / "dashboard-reloaded.png"))
+            # then the stop marker and its reason appear
             wait_until(lambda: page.evaluate(STOP_MARKERS) >= 1, 300, "the stop marker")
             decision = page.locator(".adaft-decision").inner_text()
             assert "stop," in decision and "without improvement" in decision, decision

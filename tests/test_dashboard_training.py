@@ -1,9 +1,13 @@
-"""The form's Start / Stop with real training in the kernel's background thread (no browser):
-the tiny demo preset runs to an early stop, and Stop ends a run within one step."""
+"""The form's Start / Stop with real training (no browser): the tiny demo preset, launched as its
+own process, runs to an early stop; a launched run outlives its App and a new App on the same
+folder shows it live and stops it (issue 9, acceptance 1); in process, Stop ends a run within one
+step; interrupted and unreadable runs are shown as such, and Stop on an interrupted run says so."""
 
 from __future__ import annotations
 
+import gc
 import json
+import os
 import threading
 import time
 from pathlib import Path
@@ -13,17 +17,46 @@ import pytest
 pytest.importorskip("ipywidgets")
 pytest.importorskip("plotly")
 
+from adaft_core.run_log import read_log  # noqa: E402
 from dashboard.app import App  # noqa: E402
 
 
 @pytest.fixture
 def app(tmp_path, tmp_path_factory, monkeypatch):
     monkeypatch.setenv("ADAFT_CACHE_DIR", str(tmp_path_factory.getbasetemp() / "adaft-cache"))
+    monkeypatch.setenv("OMP_NUM_THREADS", "1")  # for launched runs: 2 CPUs shared with the test
     a = App(tmp_path / "runs", autostart=False)
     yield a
     a.form.trainer.stop()
     a.form.trainer.join(120)
     a.close()
+
+
+@pytest.fixture
+def in_process_app(tmp_path, tmp_path_factory, monkeypatch):
+    monkeypatch.setenv("ADAFT_CACHE_DIR", str(tmp_path_factory.getbasetemp() / "adaft-cache"))
+    a = App(tmp_path / "runs", autostart=False, in_process=True)
+    yield a
+    a.form.trainer.stop()
+    a.form.trainer.join(120)
+    a.close()
+
+
+def wait_for(predicate, timeout: float, what: str):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(0.05)  # a bounded poll of another process's run log
+    raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}")
+
+
+def set_tiny(form, model: str, data: str, **values) -> None:
+    """Fill the form for a tiny run (4 steps per epoch, nothing saved)."""
+    for name, value in dict(model=model, data=data, batch_size=12, save_model=False, save_checkpoints=False,
+                            **values).items():
+        form.fields[name].value = value
 
 
 def test_demo_preset_trains_to_an_early_stop_from_the_form(app):
@@ -48,7 +81,8 @@ def test_demo_preset_trains_to_an_early_stop_from_the_form(app):
     assert "early_stopped" in app.form.status.value and app.form.start_button.disabled is False
 
 
-def test_stop_button_ends_the_run_within_one_step(app, tiny_model_dir, conll_dir):
+def test_stop_button_ends_the_run_within_one_step(in_process_app, tiny_model_dir, conll_dir):
+    app = in_process_app
     reached = threading.Event()
 
     class AtStep2:
@@ -84,3 +118,66 @@ def test_bad_model_folder_is_reported_in_the_form(app, tmp_path):
     app.form.refresh()
     assert app.form.trainer.state == "invalid"
     assert "does not exist" in app.form.status.value and not app.store.runs
+
+
+def test_a_launched_run_outlives_its_app_and_a_new_app_shows_it_live(app, tiny_model_dir, conll_dir):
+    set_tiny(app.form, tiny_model_dir, conll_dir, mode="original", max_epochs=500, run_name="outlives")
+    assert app.form.start()
+    trainer = app.form.trainer
+    launched, log = trainer.launched, app.runs_dir / "outlives" / "events.jsonl"
+    steps = lambda: sum(ev["event"] == "step" for ev in read_log(log).events)  # noqa: E731
+    wait_for(lambda: steps() >= 3 or not launched.alive, 120, "three steps")
+    assert launched.alive and launched.pid != os.getpid()  # its own process
+    # the kernel goes away: the pump stops, the atexit hook runs, the App is dropped
+    app.close()
+    trainer.shutdown()
+    del app, trainer
+    gc.collect()
+    before = steps()
+    wait_for(lambda: steps() > before + 8, 60, "the run to go on training")
+    assert launched.alive
+    # a new page on the same folder shows it live and its form follows it
+    page = App(launched.run_dir.parent, autostart=False)
+    try:
+        page.tick()
+        run = page.store.runs["outlives"]
+        assert run.status == "running" and run.live
+        assert page.form.trainer.run_id == "outlives" and page.form.trainer.busy
+        assert "running: outlives" in page.form.status.value and not page.form.stop_button.disabled
+        seen = run.n_steps
+        wait_for(lambda: page.tick() and run.n_steps > seen, 60, "new steps on the new page")
+        page.form.stop_button.click()
+        assert launched.wait(60)
+        wait_for(lambda: page.tick() and run.ended is not None, 30, "run_ended on the page")
+        assert run.status == "stopped" and run.ended["error"].startswith("stop requested")
+        page.form.refresh()
+        assert "stopped: outlives" in page.form.status.value and not page.form.start_button.disabled
+    finally:
+        page.close()
+
+
+def test_interrupted_and_unreadable_runs_in_the_page(app):
+    from test_run_store import DEAD, make_run
+
+    runs = app.runs_dir
+    make_run(runs, "killed", ended=False, owner=DEAD)  # not ended, its process gone
+    make_run(runs, "binary", log=b"\xff\xd8\xff\xe0 not a log\n")
+    (make_run(runs, "no-log") / "events.jsonl").unlink()
+    make_run(runs, "fine")
+    app.tick()
+    killed = app.store.runs["killed"]
+    assert killed.status == "interrupted" and not killed.live and killed.last_seen is not None
+    records = {r["name"]: r for r in app.table.records}
+    assert records["killed"]["status"] == "interrupted" and "process gone, last seen" in records["killed"]["note"]
+    assert records["binary"]["status"] == "unreadable" and "events.jsonl:1: not UTF-8" in records["binary"]["note"]
+    assert records["no-log"] == {"name": "no-log", "status": "unreadable", "note": "no events.jsonl"}
+    assert records["fine"]["status"] == "completed"
+    assert "interrupted" in app.table.table.value and "unreadable" in app.table.table.value
+    app.table.select.value = ("killed",)
+    assert app.table.request_stop() == [] and "killed is interrupted" in app.table.message.value
+    assert not (runs / "killed" / "STOP").exists()
+    resumed = []
+    app.table.on_resume = lambda run_id: resumed.append(run_id) or f"resuming {run_id}"
+    app.table.select.value = ("killed", "fine")
+    assert app.table.request_resume() == ["killed"] and resumed == ["killed"]
+    assert "fine is completed: only interrupted, stopped or failed runs can be resumed" in app.table.message.value

@@ -1,5 +1,10 @@
 """Acceptance 1 of the dashboard issue, without a browser: recorded events go in through the
-app's event source, the pump is stepped by hand, and the test reads what the widgets hold."""
+app's event source, the pump is stepped by hand, and the test reads what the widgets hold.
+
+The main replays are of REAL engine run logs (tiny model, scripted validation losses: the
+spec's worked example); hand-built streams (``dashboard_events``) cover what no quick real run
+gives, and one test checks them against the real log field for field so they cannot drift.
+Issue 13, acceptance 3: a run of a mode the dashboard does not know shows its phases."""
 
 from __future__ import annotations
 
@@ -15,7 +20,7 @@ pytest.importorskip("ipywidgets")
 pytest.importorskip("plotly")
 pytest.importorskip("anywidget")
 
-from dashboard_events import mask_event, synthetic_run, write_log  # noqa: E402
+from dashboard_events import cyclic_run, mask_event, record_engine_run, synthetic_run, write_log  # noqa: E402
 from test_modes import EXAMPLE_1, EXAMPLE_2  # noqa: E402
 
 from dashboard.app import App  # noqa: E402
@@ -32,6 +37,21 @@ def app(tmp_path):
     a = App(tmp_path / "runs", autostart=False, table_interval=0.0)
     yield a
     a.close()
+
+
+@pytest.fixture(scope="module")
+def real_logs(tiny_model_dir, conll_dir, tmp_path_factory):
+    """Real engine run logs in one runs folder: the spec's worked example 2 (adaptive, scripted
+    validation losses: cooldown, restart, second cooldown, stop) and a DPS run (masks, stages)."""
+    out = tmp_path_factory.mktemp("real-runs") / "runs"
+    example = record_engine_run(tiny_model_dir, conll_dir, out, val_losses=EXAMPLE_2, run_name="example-2")
+    dps = record_engine_run(tiny_model_dir, conll_dir, out, mode="original", max_epochs=2, strategy="dps-dense",
+                            strategy_options={"stage_steps": 2}, lr=1e-3, run_name="dps")
+    return {"dir": out, "example": example[1], "dps": dps[1]}
+
+
+def of(events, kind):
+    return [e for e in events if e["event"] == kind]
 
 
 def slot(app, i=0):
@@ -262,7 +282,7 @@ def test_source_dedupes_queue_and_tail(tmp_path):
 
 def test_log_tail_skips_corrupt_and_partial_lines(tmp_path):
     path = tmp_path / "events.jsonl"
-    path.write_text('{"event": "step", "seq": 0}\nnot json\n{"event": "st')
+    path.write_text('{"event": "run_started", "seq": 0}\nnot json\n{"event": "st')  # a log begins so
     tail = LogTail(path)
     assert [e["seq"] for e in tail.read()] == [0] and tail.bad_lines == 1
     with open(path, "a") as f:
@@ -311,3 +331,189 @@ def test_out_of_domain_evals_do_not_overwrite_the_test_score():
     assert state.evals[0]["score"] == 0.6
     assert state.test["score"] == 0.7
     assert state.extra_evals["snli_2way"]["score"] == 0.8
+
+
+# --- real engine run logs ------------------------------------------------------------------------
+
+def test_hand_built_streams_match_a_real_run_log(real_logs):
+    """``synthetic_run`` writes what the engine writes: same fields, same decisions and plans, same LRs."""
+    from adaft_core.event_schema import check_stream
+
+    real, fake = real_logs["example"], synthetic_run("x", EXAMPLE_2)
+    assert check_stream(fake) == [] and check_stream(real) == []
+    common = ("run_id", "seq", "time")
+    for kind in ("run_started", "step", "eval", "decision", "run_ended"):
+        assert set(of(fake, kind)[0]) <= set(of(real, kind)[0]), kind
+    strip = [{k: v for k, v in d.items() if k not in common} for d in of(real, "decision")]
+    assert strip == [{k: v for k, v in d.items() if k not in common} for d in of(fake, "decision")]
+    assert [e["lr"] for e in of(real, "step")] == pytest.approx([e["lr"] for e in of(fake, "step")], rel=1e-12)
+    assert of(real, "run_started")[0]["lr_plan"] == of(fake, "run_started")[0]["lr_plan"]
+
+
+def test_real_run_log_drawn_from_its_folder(real_logs):
+    """A new App on the runs folder finds the real logs and draws curves, phases, markers, words."""
+    from dashboard.plotting import PHASE_COLORS as C
+
+    app = App(real_logs["dir"], autostart=False, table_interval=0.0)
+    try:
+        app.source._next_scan = -1
+        app.tick()
+        events = real_logs["example"]
+        run_id = events[0]["run_id"]
+        app.table.select.value = (run_id,)
+        app.tick()
+        raw, _, lr, vloss, _ = slot(app)
+        steps = of(events, "step")
+        assert list(raw.x) == [e["step"] for e in steps] and list(raw.y) == pytest.approx([e["loss"] for e in steps])
+        assert list(lr.y) == pytest.approx([e["lr"] for e in steps])
+        assert list(vloss.y) == pytest.approx(EXAMPLE_2[:14])
+        phases = [(s.x0, s.x1, s.fillcolor) for s in app.curves.fig.layout.shapes]
+        assert phases == [(0, 8, C["warmup"]), (8, 16, C["constant"]), (16, 24, C["cooldown"]),
+                          (24, 28, C["constant"]), (28, 56, C["cooldown"])]
+        assert list(marker_trace(app, "cooldown").x) == [16, 28] and list(marker_trace(app, "stop").x) == [56]
+        last = of(events, "decision")[-1]
+        text = app.decisions.widget.value
+        assert f"after epoch 13: {last['reason']}" in text and "non-improving epochs: <b>8</b> of 8" in text
+        records = {r["name"]: r for r in app.table.records}
+        ended = of(events, "run_ended")[0]
+        assert records[run_id]["status"] == ended["status"] == "early_stopped"
+        assert records[run_id]["best_epoch"] == ended["best_epoch"] == 5 and records[run_id]["epochs"] == 14
+    finally:
+        app.close()
+
+
+def test_live_shading_and_plan_come_from_the_real_decisions(app, real_logs):
+    """Mid-epoch, the running epoch is shaded with the last real decision's next_phase and the
+    panel says its lr_plan in words."""
+    from dashboard.plotting import PHASE_COLORS as C
+
+    events = real_logs["example"]
+    cut = next(i for i, e in enumerate(events) if e["event"] == "decision" and e["epoch"] == 6) + 1
+    app.source.feed(events[:cut + 2])  # the cooldown decision after epoch 6, two steps of epoch 7
+    app.tick()
+    decision = events[cut - 1]
+    assert decision["action"] == "cooldown" and decision["next_phase"] == "cooldown"
+    last = app.curves.fig.layout.shapes[-1]
+    assert (last.x0, last.x1, last.fillcolor) == (28, 30, C["cooldown"])
+    text = app.decisions.widget.value
+    assert "next: cooldown from step 29: LR 2e-05 → 7.14e-07 over 28 steps (7 epochs), then stop" in text
+    assert "<b>1</b> of 8" in text and "7 epochs left" in text
+
+
+def test_masks_and_labelled_stage_band_from_a_real_dps_run(app, real_logs):
+    events = real_logs["dps"]
+    app.source.feed(events)
+    app.tick()
+    masks = of(events, "mask")
+    assert [m["step"] for m in masks] == [3, 7]
+    view = app.masks
+    view.run_a.value = events[0]["run_id"]
+    app.tick()
+    kept = view.fig.data[0]
+    layers = sorted({m["layer"] for m in masks[-1]["modules"] if m["layer"] is not None})
+    assert list(kept.y)[:len(layers)] == [f"layer {i}" for i in layers]
+    q = next(m for m in masks[-1]["modules"] if m["layer"] == 0 and m["kind"] == "q")
+    assert kept.z[0][list(kept.x).index("q")] == pytest.approx(q["kept"])
+    band = [(s.x0, s.x1) for s in app.curves.fig.layout.shapes if s.y0 == 0.9]
+    stages = [e["stage"] for e in of(events, "step")]
+    assert stages == ["I", "I", "II", "II", "I", "I", "II", "II"]
+    assert band == [(0, 2), (2, 4), (4, 6), (6, 8)]
+    notes = [a.text for a in app.curves.fig.layout.annotations]
+    assert notes.count("stage I") == 2 and notes.count("stage II") == 2
+    assert any(n.startswith("DPS stage ") for n in notes)
+
+
+def test_resumed_real_run_replaces_the_redone_steps(tiny_model_dir, conll_dir, tmp_path):
+    """A real run stopped mid-epoch and resumed: the dashboard keeps one curve, every step once."""
+    import threading
+
+    from adaft_core import engine
+    from adaft_core.runs import read_events
+
+    if not hasattr(engine, "resume"):
+        pytest.skip("adaft_core.engine.resume is not there yet")
+    stop = threading.Event()
+
+    class StopAtStep6:
+        def handle(self, event):
+            if event.event == "step" and event["step"] == 6:
+                stop.set()
+
+    run_dir, first = record_engine_run(tiny_model_dir, conll_dir, tmp_path / "runs", sinks=[StopAtStep6()],
+                                       stop_event=stop, mode="original", max_epochs=3, lr=1e-3,
+                                       save_checkpoints=True)
+    assert first[-1]["status"] == "stopped"
+    engine.resume(run_dir.name, output_dir=tmp_path / "runs")
+    events = read_events(run_dir)
+    resumed = of(events, "resumed")[0]
+    assert len(of(events, "step")) == 12 + 6 - resumed["step"]  # the steps after the checkpoint, twice
+    store = Store()
+    store.apply_all(events)
+    run = store.runs[run_dir.name]
+    assert run.status == "completed" and list(run.series["step"].view) == list(range(1, 13))
+    assert sorted(run.evals) == [0, 1, 2] and [d["epoch"] for d in run.decisions] == [0, 1, 2]
+    assert len(run.stages) == 12 and run.ended["status"] == "completed"
+
+
+# --- a mode the dashboard does not know (issue 13, acceptance 3) ---------------------------------
+
+def test_unknown_mode_shows_its_phases_from_the_events(app):
+    from dashboard.plotting import EXTRA_PHASE_COLORS, phase_color
+
+    events = cyclic_run("cyc", epochs=6, running_steps=2)
+    app.source.feed(events)
+    app.tick()
+    run = app.store.runs["cyc"]
+    assert run.phase_spans() == [(0, 4, "rise"), (4, 8, "fall"), (8, 12, "rise"), (12, 16, "fall"), (16, 20, "rise"),
+                                 (20, 24, "fall"), (24, 26, "rise")]  # the running epoch: its next_phase
+    shapes = [s for s in app.curves.fig.layout.shapes if s.y0 == 0]
+    assert [(s.x0, s.x1) for s in shapes] == [sp[:2] for sp in run.phase_spans()]
+    rise, fall = phase_color("rise"), phase_color("fall")
+    assert rise != fall and {rise, fall} <= set(EXTRA_PHASE_COLORS)
+    assert [s.fillcolor for s in shapes] == [rise, fall] * 3 + [rise]
+    notes = [a.text for a in app.curves.fig.layout.annotations]
+    assert notes.count("rise") >= 3 and notes.count("fall") == 3
+    text = app.decisions.widget.value
+    assert "after epoch 5: cycle 3: fall done" in text
+    assert "next phase: rise" in text and "non-improving" not in text  # no patience rules invented
+    assert run.indicator()["mode"] == "cyclic"
+    app.source.feed(cyclic_run("cyc-done", epochs=6))  # the same run, ended
+    app.tick()
+    app.table.select.value = ("cyc-done",)
+    app.tick()
+    done = app.store.runs["cyc-done"]
+    assert done.phase_spans()[-1] == (20, 24, "fall") and done.phase_of_next_epoch() == "stopped"
+    assert "next phase: stopped" in app.decisions.widget.value and "completed" in app.decisions.widget.value
+
+
+def test_unknown_mode_mid_run_and_before_its_first_decision():
+    from dashboard.panels import render
+    from dashboard.state import RunState
+
+    events = cyclic_run("cyc", epochs=6)
+    run = RunState("cyc")
+    for ev in events[:4]:  # run_started + 3 steps: no decision yet, the start plan names the phase
+        run.apply(ev)
+    assert run.phase_spans() == [(0, 3, "rise")]
+    assert "next phase: rise" in render(run) and "rise from step 1" in render(run)
+    cut = next(i for i, e in enumerate(events) if e["event"] == "decision" and e["epoch"] == 2) + 1
+    for ev in events[4:cut]:
+        run.apply(ev)
+    assert run.phase_of_next_epoch() == "fall" and run.indicator()["epochs_left"] == 3
+    html_text = render(run)
+    assert "next phase: fall, 3 epochs left" in html_text
+    assert "next: fall from step 13: LR 0.0001 → 2.5e-05 over 4 steps (1 epoch), then rise" in html_text
+
+
+def test_older_logs_without_plans_show_the_recorded_phases(app):
+    """A 0.1.0 log (no next_phase / lr_plan / wait_plan): phases as recorded, no invented rules."""
+    events = synthetic_run("old", EXAMPLE_1)
+    cut = next(i for i, e in enumerate(events) if e["event"] == "decision" and e["epoch"] == 3) + 3
+    old = [{k: v for k, v in e.items() if k not in ("next_phase", "lr_plan", "wait_plan")} for e in events[:cut]]
+    app.source.feed(old)
+    app.tick()
+    run = app.store.runs["old"]
+    assert run.phase_of_next_epoch() == "constant"  # epoch 3's recorded phase (the log cannot say more)
+    assert run.phase_spans()[-1] == (8, 18, "constant")
+    text = app.decisions.widget.value
+    assert "next phase: constant" in text and "non-improving" not in text and "next:" not in text

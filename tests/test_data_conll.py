@@ -9,6 +9,7 @@ import pytest
 from adaft_core.data import (
     Sentence,
     detect_scheme,
+    empty_tokens,
     io_to_bio,
     label_list,
     read_conll,
@@ -124,6 +125,18 @@ def test_one_column_line_names_file_and_line(tmp_path):
     with pytest.raises(DataError, match=r"data\.txt: line 4: expected 'token TAG' but found one column"):
         read_conll(path)
 
+
+def test_a_line_holding_only_a_tag_is_an_empty_token(tmp_path):
+    # line 2: TAB + tag (a stripped emoji); 3: TAB-separated with a middle column; 6: space + tag
+    path = write(tmp_path, "Ann\tB-PER\n\tI-PER\n\tNN\tO\nLee\tB-PER\n\t\n ORG_LESS\nx O\n")
+    sentences = read_conll(path)
+    assert [s.tokens for s in sentences] == [("Ann", "", "", "Lee"), ("", "x")]
+    assert [s.tags for s in sentences] == [("B-PER", "I-PER", "O", "B-PER"), ("ORG_LESS", "O")]
+    assert empty_tokens(sentences) == (3, f"{path}:2")
+    assert empty_tokens(sentences[1:]) == (1, f"{path}:6")
+    assert empty_tokens([Sentence(("a", ""), ("O", "O"), source="hf:x[train][4]")]) == (1, "hf:x[train][4], token 2")
+    with pytest.raises(DataError, match=r"line 2: expected 'token TAG' but found one column"):
+        read_conll(write(tmp_path, "A O\nB\n"))  # no leading space or TAB: the tag is missing
 
 def test_bom_only_token_is_an_error(tmp_path):
     with pytest.raises(DataError, match=r"line 2: the token is only an invisible byte-order mark"):

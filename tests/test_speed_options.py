@@ -83,9 +83,19 @@ def test_length_grouped_sampler_covers_everything_and_pads_less():
     assert again == batches  # same seed, same batches
 
 
+def test_length_grouped_batches_are_the_library_megabatches_in_shuffled_order():
+    """Within one pool our batches are transformers' length-grouped batches; only their order is shuffled."""
+    from transformers.trainer_pt_utils import get_length_grouped_indices
+
+    lengths = [int(x) for x in torch.randint(5, 120, (1000,), generator=torch.Generator().manual_seed(1))]
+    ours = list(LengthGroupedBatchSampler(lengths, 16, torch.Generator().manual_seed(0)))
+    flat = get_length_grouped_indices(lengths, 16, mega_batch_mult=64, generator=torch.Generator().manual_seed(0))
+    library = [flat[i:i + 16] for i in range(0, len(flat), 16)]
+    assert sorted(ours) == sorted(library) and ours != library
+
 @pytest.mark.parametrize("task_name", ["ner", "classification"])
 def test_length_sorted_evaluation_keeps_loss_and_metrics(tiny_model_dir, conll_dir, tmp_path, task_name):
-    """Evaluating in length order gives the spec's file-order mean of batch losses and the same metrics."""
+    """Evaluating in length order gives the plain file-order pass's losses (both definitions) and metrics."""
     from accelerate import Accelerator
 
     from adaft_core.evaluate import eval_loader, evaluate
@@ -105,16 +115,23 @@ def test_length_sorted_evaluation_keeps_loss_and_metrics(tiny_model_dir, conll_d
     model = task.load_model().eval()
     feats = task.features["validation"]
     acc = Accelerator(cpu=True)
-    reference_losses, rows = [], []
+    batch_losses, loss_sum, n_labels, rows = [], 0.0, 0, []
     with torch.no_grad():
         for b in range(0, len(feats), 5):  # the plain way: file order, the model's own loss
             batch = task.collator(feats[b:b + 5])
             out = model(**batch)
-            reference_losses.append(out.loss.item())
+            n = int((batch["labels"] != -100).sum())  # labelled tokens (NER) or examples
+            batch_losses.append(out.loss.item())
+            loss_sum, n_labels = loss_sum + out.loss.item() * n, n_labels + n
             predict = task.predict or (lambda logits: logits.argmax(-1))
             rows.append((np.arange(b, b + len(feats[b:b + 5])), predict(out.logits).numpy(),
                          batch["labels"].numpy()))
-    got = evaluate(model, eval_loader(feats, task.collator, 5, acc), feats, task, acc)
-    assert got["loss"] == pytest.approx(float(np.mean(reference_losses)), rel=1e-5)
+    assert len(feats) % 5 and task.val_loss == "token_mean"  # a short last batch: the definitions differ
+    loader = eval_loader(feats, task.collator, 5, acc)
+    got = evaluate(model, loader, feats, task, acc)
+    assert got["loss"] == pytest.approx(loss_sum / n_labels, rel=1e-5)
+    old = evaluate(model, loader, feats, task, acc, val_loss="batch_mean")
+    assert old["loss"] == pytest.approx(float(np.mean(batch_losses)), rel=1e-5)
+    assert old["loss"] != pytest.approx(got["loss"], rel=1e-4)
     reference = task.compute_metrics(rows, feats)
     assert got[task.metric] == pytest.approx(reference[task.metric], abs=1e-12)

@@ -76,6 +76,35 @@ def test_kept_count_and_thresholds():
         assert global_threshold(ts, k) == float(flat.sort(descending=True).values[k - 1])
 
 
+def test_bit_counts_need_no_numpy_2(monkeypatch):
+    """Mask events and overlaps count bits without ``np.bitwise_count`` (NumPy >= 2 only)."""
+    import numpy as np
+
+    from adaft_core.strategies.masks import count_bits, jaccard_packed, pack
+    from adaft_core.strategies.scope import dps_scope
+    from adaft_core.strategies.telemetry import MaskReporter
+
+    infos = dps_scope(tiny_model("bert"))[:2]  # (built first: SciPy's import needs bitwise_count on NumPy 2)
+    monkeypatch.delattr(np, "bitwise_count", raising=False)  # as on NumPy 1.24
+    rng = np.random.default_rng(0)
+    a, b = rng.integers(0, 256, 999, dtype=np.uint8), rng.integers(0, 256, 999, dtype=np.uint8)
+    assert count_bits(a) == int(np.unpackbits(a).sum()) and count_bits(np.zeros(3, np.uint8)) == 0
+    ua, ub = np.unpackbits(a).astype(bool), np.unpackbits(b).astype(bool)
+    assert jaccard_packed(a, b) == pytest.approx((ua & ub).sum() / (ua | ub).sum())
+    assert count_bits(np.full(10**6, 255, np.uint8)) == 8 * 10**6  # no uint8 overflow in the sum
+    rec = Recorder()
+    reporter = MaskReporter("dps-dense", 0.5, infos, 2, "none")
+    reporter.emit = rec
+    masks = {i.name: torch.rand(i.param.shape, generator=torch.Generator().manual_seed(1)) < 0.3 for i in infos}
+    reporter.report(2, "II", masks)
+    reporter.report(4, "II", {n: ~m for n, m in masks.items()})
+    first, second = rec.of("mask")
+    for entry in first["modules"]:
+        assert entry["kept"] == pytest.approx(float(masks[entry["name"]].float().mean()))
+        assert count_bits(pack(masks[entry["name"]])) == int(masks[entry["name"]].sum())
+    assert all(entry["overlap_prev"] == 0.0 for entry in second["modules"])
+
+
 def test_options_and_errors():
     assert set(STRATEGIES) == {"vanilla", "dps-dense", "dps-mix", "childtuning-d", "childtuning-f"}
     assert "fisher_batches" in strategy_options("childtuning-d")
@@ -127,7 +156,7 @@ def test_dense_statistic_sums_preceding_stage_one_only(arch):
         if point == "raw":
             raw[step] = grads_of(s.infos)
         if point == "clipped" and step in (2, 6):
-            stats_before_select[step] = {k: v.clone() for k, v in s.stats.items()}
+            stats_before_select[step] = {k: v.clone() for k, v in s.statistic.sums.items()}
 
     drive(s, model, fake_batches(6), steps=6, spy=spy)
     for step, used in ((2, (1, 2)), (6, (5, 6))):  # the statistic is reset at each Stage I start
@@ -172,7 +201,7 @@ def test_dense_ties_are_kept_and_overlap_reported():
     model = tiny_model("bert")
     s, rec = _dense(model, S=1, keep=0.5)
     drive(s, model, fake_batches(2), steps=1)
-    for stat in s.stats.values():
+    for stat in s.statistic.sums.values():
         stat.fill_(1.0)  # every entry tied
     drive(s, model, fake_batches(2), steps=1, first_step=2)
     assert all(bool(m.all()) for m in s.masks.values())
@@ -198,7 +227,7 @@ def test_dense_gradient_accumulation_is_keyed_by_parameter():
             with torch.no_grad():
                 model(**batches[0])  # an extra forward must not disturb anything
         if point == "clipped" and step == 3:
-            stats_at_3.update({k: v.clone() for k, v in s.stats.items()})
+            stats_at_3.update({k: v.clone() for k, v in s.statistic.sums.items()})
 
     drive(s, model, batches, steps=3, accum=2, spy=spy, lr=0.0)
     expected = {i.name: torch.zeros_like(i.param) for i in s.infos}
@@ -222,7 +251,7 @@ def test_dense_non_finite_statistics_are_skipped():
             s.infos[0].param.grad[0, 0] = float("inf")
 
     drive(s, model, fake_batches(3), steps=3, spy=spy)
-    assert s.skipped_steps == 1 and rec.of("mask")[0]["skipped_steps"] == 1
+    assert s.statistic.skipped_steps == 1 and rec.of("mask")[0]["skipped_steps"] == 1
     assert all(bool(torch.isfinite(m.float()).all()) for m in s.masks.values())
 
 
@@ -297,4 +326,4 @@ def test_dense_statistic_divides_out_the_loss_scale():
         info.param.grad.mul_(1024.0)  # what GradScaler's scaled backward leaves in .grad
     s.after_backward(1)
     for name, g in true.items():
-        torch.testing.assert_close(s.stats[name], g ** 2, rtol=1e-5, atol=1e-12)
+        torch.testing.assert_close(s.statistic.sums[name], g ** 2, rtol=1e-5, atol=1e-12)

@@ -64,7 +64,7 @@ def test_engine_run_per_strategy(tiny_model_dir, conll_dir, tmp_path, strategy, 
     if strategy.startswith("dps"):
         assert validation[0]["leakage"]["since_step"] == 3  # step 4 is in the Stage II of steps 3-4
         assert any(e["event"] == "telemetry" and e["trigger"] == "stage_end" for e in logged)
-    # the saved model holds raw weights under their own names (DPS-Mix's parametrisation removed)
+    # the saved model holds raw weights under their own names (DPS-Mix's mixing hooks removed)
     with safe_open(str(result.model_dir / "model.safetensors"), framework="pt") as f:
         assert not any("parametrizations" in k for k in f.keys())
     json.loads((result.run_dir / "run.json").read_text())

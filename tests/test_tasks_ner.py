@@ -138,6 +138,22 @@ def test_collator_is_picklable_and_works_in_a_dataloader(tokenizer):
     assert batch["input_ids"][1, 3:].eq(tokenizer.pad_token_id).all()
 
 
+def test_collate_equals_the_library_collator(tokenizer):
+    """Ours is kept for speed only: the same tensors as transformers' DataCollatorForTokenClassification."""
+    from transformers import DataCollatorForTokenClassification
+
+    library = DataCollatorForTokenClassification(tokenizer)
+    sentences = [long_sentence(n) for n in (3, 40, 11, 1, 70)] + [sent([], [])]
+    features = encode_sentences(sentences, tokenizer, LABEL2ID, max_seq_length=32)
+    keys = ("input_ids", "attention_mask", "labels")
+    for start in range(0, len(features), 4):
+        batch = features[start:start + 4]
+        ours, theirs = collate(batch, tokenizer.pad_token_id), library([{k: f[k] for k in keys} for f in batch])
+        assert set(ours) == set(theirs) == set(keys)
+        for key in keys:
+            assert ours[key].dtype == theirs[key].dtype and torch.equal(ours[key], theirs[key])
+
+
 # --- decode / merge -----------------------------------------------------------------------------
 
 def test_decode_and_merge_round_trip(tokenizer):
@@ -206,3 +222,105 @@ def test_metrics_scheme_errors():
     assert bilou["f1"] == bilou["f1_default"] == 0.5
     with pytest.raises(ValueError):
         ner_metrics([["O", "O"]], [["O"]])
+
+
+# --- byte-level BPE tokenizers (RoBERTa, GPT-2) and empty tokens ---------------------------------
+
+@pytest.fixture(scope="module")
+def roberta_dir(tmp_path_factory):
+    """A tiny byte-level BPE trained on a few sentences, saved as a RoBERTa tokenizer (no download)."""
+    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, processors, trainers
+    from transformers import RobertaTokenizerFast
+
+    texts = ["John lives in Paris .", "Paris is big .", "I met John in Berlin today .",
+             "Berlin and Paris are cities ."] * 5
+    backend = Tokenizer(models.BPE(unk_token="<unk>"))
+    backend.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
+    backend.decoder = decoders.ByteLevel()
+    backend.train_from_iterator(texts, trainers.BpeTrainer(
+        vocab_size=400, special_tokens=["<s>", "<pad>", "</s>", "<unk>", "<mask>"],
+        initial_alphabet=pre_tokenizers.ByteLevel.alphabet()))
+    backend.post_processor = processors.RobertaProcessing(("</s>", backend.token_to_id("</s>")),
+                                                          ("<s>", backend.token_to_id("<s>")))
+    tok = RobertaTokenizerFast(tokenizer_object=backend, bos_token="<s>", eos_token="</s>", sep_token="</s>",
+                               cls_token="<s>", unk_token="<unk>", pad_token="<pad>", mask_token="<mask>")
+    path = tmp_path_factory.mktemp("roberta-tok")
+    tok.save_pretrained(path)
+    return str(path)
+
+
+def test_byte_level_bpe_words_get_their_running_text_subtokens(roberta_dir):
+    from adaft_core.models import load_tokenizer, needs_prefix_space
+
+    plain = load_tokenizer(roberta_dir)  # classification: running text, loaded as saved
+    assert needs_prefix_space(plain)
+    words = plain.tokenize(" Paris")  # the word inside running text, as the model was pre-trained
+    assert words[0].startswith("Ġ")
+    tokenizer = load_tokenizer(roberta_dir, pretokenized=True)
+    assert not needs_prefix_space(tokenizer)
+    s = sent(["Paris", "is", "big", "Paris"], ["B-LOC", "O", "O", "B-LOC"])
+    (feature,) = encode_sentences([s], tokenizer, LABEL2ID)
+    pieces = tokenizer.convert_ids_to_tokens(feature["input_ids"][1:-1])
+    n = len(words)
+    assert pieces[:n] == words and pieces[-n:] == words  # the same at the start and in the middle
+    assert labelled(feature) == [LABEL2ID[t] for t in s.tags]
+    # what went wrong before: without the prefix space the first word is encoded as "Paris"
+    unspaced = plain([list(s.tokens)], is_split_into_words=True, add_special_tokens=False)
+    assert plain.convert_ids_to_tokens(unspaced["input_ids"][0])[:n] != words
+
+def test_empty_token_is_the_unknown_token_and_keeps_its_label(tokenizer, roberta_dir):
+    from adaft_core.models import load_tokenizer
+
+    s = sent(["Ann", "", "Lee", ""], ["B-PER", "I-PER", "I-PER", "O"])
+    for tok in (tokenizer, load_tokenizer(roberta_dir, pretokenized=True)):
+        (feature,) = encode_sentences([s], tok, LABEL2ID)
+        assert labelled(feature) == [LABEL2ID[t] for t in s.tags]
+        assert feature["input_ids"].count(tok.unk_token_id) == 2
+
+
+def corpus_with_empty_tokens(folder):
+    """The tiny corpus plus lines holding only a tag: 1 in train, 2 in dev (3 empty tokens)."""
+    from tiny import write_conll_corpus
+
+    folder.mkdir()
+    write_conll_corpus(folder)
+    for name, text in (("train.txt", "Ann B-PER\n\tI-PER\nmet O\n\n"), ("dev.txt", "\tB-LOC\nParis I-LOC\n\n\tO\n")):
+        with open(folder / name, "a", encoding="utf-8") as f:
+            f.write(text)
+    return folder
+
+
+def test_prepare_reads_empty_tokens_counts_them_and_warns_once(tiny_model_dir, tmp_path):
+    from adaft_core.config import TrainConfig
+    from adaft_core.tasks.ner import prepare_ner
+
+    folder = corpus_with_empty_tokens(tmp_path / "corpus")
+    first_line = sum(1 for _ in open(folder / "train.txt", encoding="utf-8")) - 2  # the "\tI-PER" line
+    cfg = TrainConfig(model=tiny_model_dir, data=str(folder), output_dir=str(tmp_path / "runs")).validated()
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        task = prepare_ner(cfg)
+    ours = [w for w in caught if "empty token" in str(w.message)]
+    assert len(ours) == 1 and f"train.txt:{first_line}" in str(ours[0].message)
+    assert task.info["empty_tokens"] == 3
+    unk = task.tokenizer.unk_token_id
+    ids = {label: i for i, label in enumerate(task.labels)}
+    last_train, last_dev = task.features["train"][-1], task.features["validation"][-2:]
+    assert labelled(last_train) == [ids["B-PER"], ids["I-PER"], ids["O"]]  # the entity keeps both words
+    assert last_train["input_ids"].count(unk) == 1
+    assert [labelled(f) for f in last_dev] == [[ids["B-LOC"], ids["I-LOC"]], [ids["O"]]]
+
+
+def test_run_started_reports_empty_tokens(tiny_model_dir, tmp_path):
+    from adaft_core import TrainConfig, train
+    from adaft_core.events import RecorderSink
+
+    rec = RecorderSink()
+    folder = corpus_with_empty_tokens(tmp_path / "corpus")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        train(TrainConfig(model=tiny_model_dir, data=str(folder), output_dir=str(tmp_path / "runs"), mode="original",
+                          max_epochs=1, batch_size=16, save_model=False, save_checkpoints=False,
+                          evaluate_test=False), sinks=[rec])
+    (started,) = rec.of("run_started")
+    assert started["empty_tokens"] == 3

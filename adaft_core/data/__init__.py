@@ -4,7 +4,7 @@ Start with :func:`load_ner_data` (``"wikigold"``, a folder, ``"hf:NAME"``); the 
 are the pieces it is built from, public so tests and notebooks can use them one by one.
 """
 
-from .conll import read_conll
+from .conll import empty_tokens, read_conll
 from .ner_corpus import (
     SUBSET_SEED,
     WIKIGOLD_SPLIT_SEED,
@@ -23,6 +23,7 @@ __all__ = [
     "NerData",
     "Sentence",
     "detect_scheme",
+    "empty_tokens",
     "find_split_files",
     "io_to_bio",
     "label_list",

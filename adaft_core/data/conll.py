@@ -13,6 +13,12 @@ or an error that names the file and line *before* training starts:
   document only at a marker silently drops it. Here the text before the first marker is
   document 0, and each marker that follows text starts the next document, so ``doc_id`` numbers
   only the documents that hold sentences (0, 1, 2, ... without gaps).
+- Social-media corpora hold lines that are a TAB followed by a tag: the token was removed (a
+  stripped emoji). Such a line is an *empty token* with that tag — the tokenizer's unknown token
+  at encoding time (:func:`adaft_core.tasks.ner_features.encode_sentences`), so every label and
+  every gold entity stays as annotated. A line is read that way when it starts with a TAB (an
+  empty first column), or starts with a space and holds one column only (no other reading is
+  possible); :func:`empty_tokens` counts them.
 
 Columns are separated by spaces or tabs; the token is the first column and the tag the last one,
 so files with extra middle columns (POS, chunk, as in CoNLL-2003) read the same way. Only spaces
@@ -26,6 +32,7 @@ from pathlib import Path
 
 from adaft_core.errors import DataError
 
+from .schemes import where
 from .types import Sentence
 
 BOM = "\ufeff"
@@ -41,8 +48,9 @@ def read_conll(path) -> list[Sentence]:
     Tags are returned as written — scheme checks and IO→BIO conversion live in
     :mod:`adaft_core.data.schemes`.
 
-    Raises :class:`DataError` for a missing/unreadable/non-UTF-8 file, a line with one column
-    (no tag), or a token that is nothing but a byte-order mark.
+    An empty token (see the module docstring) is read as ``""``. Raises :class:`DataError` for a
+    missing/unreadable/non-UTF-8 file, a line with one column that does not start with a space or
+    TAB (no tag), or a token that is nothing but a byte-order mark.
     """
     path = Path(path)
     lines = _read_lines(path)
@@ -71,16 +79,19 @@ def read_conll(path) -> list[Sentence]:
                 doc_id += 1
                 doc_has_text = False
             continue
-        if len(columns) < 2:
+        if raw[:1] == "\t" or (raw[:1] == " " and len(columns) == 1):
+            columns = ["", *columns]  # an empty token: the first column holds nothing
+        elif len(columns) < 2:
             raise DataError(
                 f"{source}: line {number}: expected 'token TAG' but found one column "
                 f"{raw.strip()!r} (the tag, the last column after a space or tab, is missing); "
                 "add the tag, or leave the line empty to end a sentence"
             )
         token, tag = columns[0].replace(BOM, ""), columns[-1].replace(BOM, "")
-        if not token or not tag:
+        bom_token = bool(columns[0]) and not token
+        if bom_token or not tag:
             raise DataError(
-                f"{source}: line {number}: the {'token' if not token else 'tag'} is only an "
+                f"{source}: line {number}: the {'token' if bom_token else 'tag'} is only an "
                 "invisible byte-order mark (U+FEFF); remove that character or the line"
             )
         if not tokens:
@@ -90,6 +101,20 @@ def read_conll(path) -> list[Sentence]:
         doc_has_text = True
     flush()
     return sentences
+
+
+def empty_tokens(sentences) -> tuple[int, str | None]:
+    """How many tokens are empty (read as the unknown token) and where the first one is.
+
+    The place is ``file:line`` for sentences read from a file, else the record's description.
+    """
+    count, first = 0, None
+    for sentence in sentences:
+        for i, token in enumerate(sentence.tokens):
+            if not token:
+                count += 1
+                first = first or where(sentence, i)
+    return count, first
 
 
 def _read_lines(path: Path) -> list[str]:

@@ -1,5 +1,7 @@
 """Length-aware batching: an optional change to how training batches are drawn.
 
+Kept instead of transformers' ``LengthGroupedSampler``: it moves the longest example to pool 1, never shuffles batches.
+
 With dynamic padding, a batch costs as much as its longest sequence times its size. Drawing
 batches of similar lengths wastes less compute on padding. This CHANGES SAMPLING (batches are no
 longer uniformly random), so it is off by default and recorded in the run's config.

@@ -1,5 +1,7 @@
 """Low-resource training subsets: a class-stratified sample of N examples with a seed.
 
+Kept instead of sklearn's ``train_test_split(stratify=...)``: random remainder ties and NumPy draws change the sample.
+
 The DPS paper's low-resource runs train on N = 500 or 1,000 examples drawn from the full
 training set. :func:`stratified_sample` keeps the class proportions of the full set as closely
 as integers allow, so a 1,000-example sample of a balanced 3-way NLI set has 333/333/334 and

@@ -1,25 +1,29 @@
 """Training modes of ``specs/adaptive.md``: ``original``, ``stable``, ``adaptive``.
 
+The registry ``MODES`` (name → :class:`Mode`, ``registry.py``) lists them; each mode is one module
+(``fixed.py``, ``adaptive.py``) giving its LR function, its rule after a validation and its plan.
+
 ``lr_at`` gives the learning rate of any optimizer step from the monitor state; ``decide`` is
-the per-epoch decision. Both are pure: the engine owns the state and acts on the decision.
+the per-epoch decision, carrying its plan (``plan.py``: ``next_phase``, ``lr_plan``,
+``wait_plan``; ``start_plan`` is the plan before the first step). All are pure: the engine owns
+the state and acts on the decision.
 """
 
 from __future__ import annotations
 
-from .decide import DEFAULT_EPOCHS, MODES, Decision, ModeSettings, MonitorState, decide, epoch_phase
+from .base import Mode, ModeSettings, MonitorState
+from .decide import Decision, decide, epoch_phase
+from .plan import lr_plan, plan_text, start_plan, wait_plan
+from .registry import DEFAULT_EPOCHS, MODES, get_mode
 from .schedules import AdaptiveSchedule, adaptive_lr, linear_warmup_decay_lr
 
 __all__ = [
-    "DEFAULT_EPOCHS", "MODES", "AdaptiveSchedule", "Decision", "ModeSettings", "MonitorState",
-    "adaptive_lr", "decide", "epoch_phase", "linear_warmup_decay_lr", "lr_at",
+    "DEFAULT_EPOCHS", "MODES", "AdaptiveSchedule", "Decision", "Mode", "ModeSettings", "MonitorState", "get_mode",
+    "adaptive_lr", "decide", "epoch_phase", "linear_warmup_decay_lr", "lr_at", "lr_plan", "plan_text",
+    "start_plan", "wait_plan",
 ]
 
 
 def lr_at(step: int, state: MonitorState, settings: ModeSettings, steps_per_epoch: int, lr_max: float) -> float:
     """The LR optimizer step ``step`` (0-based) uses under ``settings.mode``."""
-    warmup_steps = settings.warmup_epochs * steps_per_epoch
-    if settings.mode == "adaptive":
-        return adaptive_lr(step, state.schedule, lr_max=lr_max, warmup_steps=warmup_steps,
-                           cooldown_steps=settings.cooldown_epochs * steps_per_epoch)
-    return linear_warmup_decay_lr(step, lr_max=lr_max, warmup_steps=warmup_steps,
-                                  total_steps=settings.max_epochs * steps_per_epoch)
+    return get_mode(settings.mode).lr(step, state.schedule, settings, steps_per_epoch, lr_max)

@@ -23,17 +23,24 @@ fresh mask every step), ``telemetry`` (default True).
 - Every step, after clipping, for every parameter with a gradient: gradient ⊙ Bernoulli(keep) /
   keep, element-wise. Random numbers come from a generator on the parameters' device seeded from
   the run seed, identical on every rank, drawn in one flat buffer per ≤ 16 M entries (few kernels)
-  as ``uniform < keep`` (exactly Bernoulli; ``bernoulli_`` is ~4x slower on the CPU). The draws do
-  not depend on which rank reports, so ranks stay in step.
+  as ``uniform < keep`` (exactly Bernoulli; ``bernoulli_`` is ~4x slower on the CPU).
 - A ``mask`` event reports the draw of step 1 and of the first step after every validation.
+  Those steps draw every entry (the reported mask is complete), the others only the embedding
+  rows with a gradient. Which path a step takes depends on the validations alone, never on
+  whether this rank reports: every rank draws the same numbers and the model copies stay equal
+  under data parallelism (``tests/test_strategies_distributed.py``).
+
+State (``state_dict``): ChildTuning-D's mask and Fisher-pass counts (after a load the Fisher pass
+and the step-0 ``mask`` event are not repeated); ChildTuning-F's generator states (one per device
+type) and whether the next step is reported; for both the reporter's counters and previous mask.
 """
 
 from __future__ import annotations
 
 import torch
 
-from .base import UpdateStrategy, check_fraction, check_positive_int
-from .masks import global_threshold, kept_count
+from .base import UpdateStrategy, loss_scale, seeded_generator
+from .masks import global_threshold, kept_count, mask_gradients
 from .scope import all_params_scope, childtuning_d_scope, num_heads
 from .telemetry import MaskReporter, leakage
 
@@ -43,13 +50,11 @@ _CHUNK = 1 << 24
 class ChildTuningD(UpdateStrategy):
     name = "childtuning-d"
 
-    def __init__(self, *, keep_fraction: float = 0.3, fisher_batches: int | None = None,
-                 save_masks: str = "latest", telemetry: bool = True):
-        super().__init__(telemetry=telemetry)
-        self.keep_fraction = check_fraction("keep_fraction", keep_fraction)
-        self.fisher_batches = check_positive_int("fisher_batches", fisher_batches)
-        self.save_masks = save_masks
-        self.reporter = MaskReporter(self.name, self.keep_fraction, [], None, save_masks)  # validates
+    def __init__(self, **options):
+        super().__init__(**options)
+        o = self.options
+        self.keep_fraction, self.fisher_batches = o["keep_fraction"], o["fisher_batches"]
+        self.save_masks = o["save_masks"]
         self.masks: dict[str, torch.Tensor] = {}
         self.fisher_info: dict = {}
 
@@ -82,7 +87,7 @@ class ChildTuningD(UpdateStrategy):
             acc.backward(loss) if acc is not None else loss.backward()
             infos = [i for i in self.infos if i.param.grad is not None]
             grads = [i.param.grad.float() for i in infos]
-            scale = self._scale()
+            scale = loss_scale(acc)
             norms = torch.stack(torch._foreach_norm(grads)) / scale if grads else torch.zeros(0)
             if grads and bool(norms.isfinite().all()):
                 coef = (1.0 / (norms + 1e-6)).clamp(max=1.0) / scale  # clip each to norm 1, unscale
@@ -101,10 +106,6 @@ class ChildTuningD(UpdateStrategy):
         self.fisher_info = {"fisher_batches": used, "fisher_skipped": skipped}
         return fisher
 
-    def _scale(self) -> float:
-        scaler = getattr(self.accelerator, "scaler", None)
-        return float(scaler.get_scale()) if scaler is not None and scaler.is_enabled() else 1.0
-
     def compute_mask(self, loader) -> None:
         """Fisher pass, one global threshold, the fixed mask and its ``mask`` event (step 0)."""
         fisher = self.fisher(loader)
@@ -115,9 +116,7 @@ class ChildTuningD(UpdateStrategy):
         self.reporter.report(0, None, self.masks, threshold=threshold, **self.fisher_info)
 
     def after_clip(self, step: int) -> None:
-        pairs = [(i.param.grad, self.masks[i.name]) for i in self.infos if i.param.grad is not None]
-        if pairs:
-            torch._foreach_mul_([p[0] for p in pairs], [p[1] for p in pairs])
+        mask_gradients(self.infos, self.masks)
 
     def leakage(self, step: int) -> dict | None:
         """Since the start (the mask is fixed): update of unselected vs selected weight entries."""
@@ -127,21 +126,25 @@ class ChildTuningD(UpdateStrategy):
                         if i.name in self._drift.initial), since_step=1)
 
     def state_dict(self) -> dict:
-        return {"masks": dict(self.masks), **self.fisher_info}
+        return {**super().state_dict(), "masks": dict(self.masks), "fisher_info": dict(self.fisher_info),
+                "reporter": self.reporter.state_dict()}
 
     def load_state_dict(self, state: dict) -> None:
-        device = self.infos[0].param.device if getattr(self, "infos", None) else "cpu"
-        self.masks = {k: v.to(device) for k, v in state["masks"].items()}
+        super().load_state_dict(state)
+        params = {i.name: i.param for i in self.infos}
+        if set(state["masks"]) != set(params):
+            raise ValueError("the saved childtuning-d mask does not cover this model's transformer blocks")
+        self.masks = {name: m.to(params[name].device, torch.bool) for name, m in state["masks"].items()}
+        self.fisher_info = dict(state["fisher_info"])
+        self.reporter.load_state_dict(state["reporter"])
 
 
 class ChildTuningF(UpdateStrategy):
     name = "childtuning-f"
 
-    def __init__(self, *, keep_fraction: float = 0.3, save_masks: str = "none", telemetry: bool = True):
-        super().__init__(telemetry=telemetry)
-        self.keep_fraction = check_fraction("keep_fraction", keep_fraction)
-        self.save_masks = save_masks
-        self.reporter = MaskReporter(self.name, self.keep_fraction, [], None, save_masks)  # validates
+    def __init__(self, **options):
+        super().__init__(**options)
+        self.keep_fraction, self.save_masks = self.options["keep_fraction"], self.options["save_masks"]
         self.report_next = True
 
     def setup(self, model, **kw) -> None:
@@ -169,12 +172,13 @@ class ChildTuningF(UpdateStrategy):
     def _generator(self, device: torch.device) -> torch.Generator:
         key = str(device)
         if key not in self.generators:
-            self.generators[key] = torch.Generator(device=device).manual_seed(int(self.seed) * 1_000_003 + 29)
+            self.generators[key] = seeded_generator(device, self.seed, salt=29)
         return self.generators[key]
 
     @torch.no_grad()
     def after_clip(self, step: int) -> None:
-        report = self.report_next and self.reporter.enabled
+        report = self.report_next  # the same on every rank: the draws must not depend on who reports
+        keep_drawn = report and self.reporter.enabled
         drawn: dict[str, torch.Tensor] = {}
         groups: dict[tuple, list] = {}
         for info in self.infos:
@@ -197,14 +201,28 @@ class ChildTuningF(UpdateStrategy):
                 buf = torch.empty(n, device=device, dtype=dtype).uniform_(generator=self._generator(device))
                 buf.lt_(self.keep_fraction)
                 views = [v.view_as(g) for v, (_, g) in zip(buf.split([g.numel() for _, g in chunk]), chunk)]
-                if report:
+                if keep_drawn:
                     drawn.update({name: v.bool() for v, (name, _) in zip(views, chunk)})
                 buf.mul_(1.0 / self.keep_fraction)
                 torch._foreach_mul_([g for _, g in chunk], views)
-        if report and drawn:
-            self.reporter.report(step, None, drawn)
+        if report and groups:
+            self.reporter.report(step, None, drawn)  # counts the selection on every rank; rank 0 emits
         self.report_next = False
 
     def on_validation(self, *, epoch: int, step: int) -> dict | None:
         self.report_next = True
         return super().on_validation(epoch=epoch, step=step)
+
+    def state_dict(self) -> dict:
+        generators = {torch.device(key).type: g.get_state() for key, g in self.generators.items()}
+        return {**super().state_dict(), "generators": generators, "report_next": self.report_next,
+                "reporter": self.reporter.state_dict()}
+
+    def load_state_dict(self, state: dict) -> None:
+        super().load_state_dict(state)
+        self.report_next = bool(state["report_next"])
+        self.reporter.load_state_dict(state["reporter"])
+        for device in {i.param.device for i in self.infos}:  # rank 1's cuda:1 continues rank 0's cuda:0
+            saved = state["generators"].get(device.type)
+            if saved is not None:
+                self._generator(device).set_state(saved.to("cpu", torch.uint8))

@@ -1,5 +1,6 @@
-"""Mask helpers shared by the sparse strategies: selection thresholds, bit-packed persistence,
-overlap (Jaccard) between masks or runs, and where inside a matrix the kept entries lie.
+"""Mask helpers shared by the sparse strategies: selection thresholds, the DPS selector (top
+fraction per matrix), the masker (gradient ⊙ mask), bit-packed persistence, overlap (Jaccard)
+between masks or runs, and where inside a matrix the kept entries lie.
 
 Files: ``<run_dir>/masks/latest.safetensors`` (``save_masks="latest"``, the default, overwritten
 atomically at every selection) or ``masks/step-0000123.safetensors`` per selection
@@ -20,14 +21,17 @@ import math
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Callable, Iterable
 
 import numpy as np
 import torch
 
+from ..strategy_options import SAVE_MASKS
+
 FORMAT = "adaft-masks/1"
 MASK_DIR = "masks"
 LATEST = "latest.safetensors"
-SAVE_MODES = ("latest", "every", "none")
+SAVE_MODES = SAVE_MASKS  # declared with the strategy options
 HEAD_ROW_KINDS = ("q", "k", "v")  # heads are row blocks of Q, K, V …
 HEAD_COL_KINDS = ("o",)  # … and column blocks of the attention output
 
@@ -61,6 +65,36 @@ def global_threshold(tensors: list[torch.Tensor], k: int) -> float:
     return float(np.array([lo], dtype=np.int32).view(np.float32)[0])
 
 
+@torch.no_grad()
+def top_fraction_masks(names: Iterable[str], score: Callable[[str], torch.Tensor],
+                       keep_fraction: float) -> dict[str, torch.Tensor]:
+    """The DPS selector: per matrix, keep the ⌈keep · n⌉ highest scores (ties at the threshold kept).
+
+    ``score(name)`` is computed one matrix at a time (no memory spike); NaN scores count as 0.
+    """
+    masks = {}
+    for name in names:
+        s = torch.nan_to_num(score(name).float(), nan=0.0, posinf=torch.finfo(torch.float32).max)
+        masks[name] = s >= matrix_threshold(s, kept_count(s.numel(), keep_fraction))
+    return masks
+
+
+@torch.no_grad()
+def mask_gradients(infos, masks: dict[str, torch.Tensor]) -> None:
+    """The masker: ``p.grad ⊙ mask`` (no rescaling) for every covered parameter with a gradient."""
+    pairs = [(i.param.grad, masks[i.name]) for i in infos if i.param.grad is not None]
+    if pairs:
+        torch._foreach_mul_([p[0] for p in pairs], [p[1] for p in pairs])
+
+
+_BITS_IN_BYTE = np.array([bin(b).count("1") for b in range(256)], dtype=np.uint8)
+
+
+def count_bits(packed: np.ndarray) -> int:
+    """Set bits in a uint8 array (``np.bitwise_count`` needs NumPy >= 2; this works from 1.24)."""
+    return int(_BITS_IN_BYTE[packed].sum(dtype=np.int64))
+
+
 def pack(mask: torch.Tensor) -> np.ndarray:
     return np.packbits(mask.detach().reshape(-1).to("cpu", torch.bool).numpy())
 
@@ -71,8 +105,8 @@ def unpack(packed: np.ndarray, shape) -> torch.Tensor:
 
 
 def jaccard_packed(a: np.ndarray, b: np.ndarray) -> float:
-    union = int(np.bitwise_count(a | b).sum())
-    return 1.0 if union == 0 else int(np.bitwise_count(a & b).sum()) / union
+    union = count_bits(a | b)
+    return 1.0 if union == 0 else count_bits(a & b) / union
 
 
 def jaccard(a: torch.Tensor, b: torch.Tensor) -> float:

@@ -1,4 +1,5 @@
-"""DPS-Mix (``specs/dps.md``): Mixout toward W⁰ in Stage I, a frozen-at-stage-start mix in Stage II.
+"""DPS-Mix's mixing piece (``specs/dps.md``): Mixout toward W⁰ in Stage I, a frozen-at-stage-start
+mix in Stage II. The strategy itself (stages, statistic, selection) is ``dps.py``'s ``DPSMix``.
 
 With q = keep_fraction = 1 − p and an anchor A, the forward of every covered Linear uses
 
@@ -10,28 +11,33 @@ With q = keep_fraction = 1 − p and an anchor A, the forward of every covered L
 - Stage II: A = T (the weights at the stage start), m = M (the selected bool mask, fixed).
 
 Backward gives ∂L/∂W = ∂L/∂W_eff ⊙ m — no 1/q factor (the official Mixout code) — so the
-gradient is masked where it is produced. The mixing is a ``torch.nn.utils.parametrize``
-parametrisation (no model source is edited) that is installed before each training step and
-removed at ``eval_start``: evaluation, checkpoints and ``save_pretrained`` see the raw W under
-their original names, and the optimizer keeps the same Parameter objects throughout.
+gradient is masked where it is produced.
 
-Stage I statistics: Σ g² (g is already ⊙ m, so this is the spec's Σ g² ⊙ m) and the activity
-count, stored per column (the column mask makes every entry of a column share it). Selection score
-= Σ g² / max(count, 1), times exp(−count / S) when S ≥ 50; top ⌈q·n⌉ per matrix as in DPS-Dense,
-ties at the threshold kept. Note: a column never sampled in a Stage I scores 0; with a very short
-stage (S = 1 or 2, tiny runs) more than p = 1 − q of the columns can be unsampled, the threshold is then
-0 and the tie rule keeps the whole matrix (the ``mask`` event shows ``kept`` = 1). With the recipe's
-S (≥ 10 steps) a column stays unsampled with probability p^S ≈ 0.
-State: W⁰, T, the statistic, the count and the mask per covered weight (``state_dict``).
+How: a forward pre-hook on each covered Linear puts W_eff into the module's instance ``__dict__``
+under ``weight`` (found before the registered Parameter, which stays where it is) and a forward
+hook takes it out again. No model source is edited; parameter names, ``state_dict`` keys and the
+optimizer's Parameter objects never change, so evaluation, checkpoints and ``save_pretrained``
+see the raw W. The hooks are installed before each training step and removed at ``eval_start``.
+(``torch.nn.utils.parametrize`` is not used: registering a parametrisation calls ``set_`` on the
+Parameter, which detaches DistributedDataParallel's gradient hooks — every DDP run crashed at its
+second step.)
+
+Note: a column never sampled in a Stage I scores 0 (``gradient_stats.py``); with a very short
+stage (S = 1 or 2, tiny runs) more than p = 1 − q of the columns can be unsampled, the threshold is
+then 0 and the tie rule keeps the whole matrix (the ``mask`` event shows ``kept`` = 1). With the
+recipe's S (≥ 10 steps) a column stays unsampled with probability p^S ≈ 0.
 """
 
 from __future__ import annotations
 
+from functools import partial
+from typing import Any
+
 import torch
 from torch import nn
-from torch.nn.utils import parametrize
 
-from .dps import StagedStrategy
+from .base import load_tensors
+from .scope import ParamInfo, unwrap
 
 
 class _MixFn(torch.autograd.Function):
@@ -48,129 +54,79 @@ class _MixFn(torch.autograd.Function):
         return grad * mask, None, None, None
 
 
-class MixWeight(nn.Module):
-    """The parametrisation of one weight; ``anchor`` and ``mask`` are set by the strategy."""
-
-    def __init__(self, keep: float):
-        super().__init__()
-        self.keep = keep
-        self.anchor: torch.Tensor | None = None
-        self.mask: torch.Tensor | None = None
-
-    def forward(self, w: torch.Tensor) -> torch.Tensor:
-        return _MixFn.apply(w, self.anchor, self.mask, self.keep)
-
-
 def mixed_weight(w, anchor, mask, keep):
     """The spec's formula written out literally (for tests): ((1 − m)·A + m·W − p·A) / (1 − p)."""
     m = mask.to(w.dtype)
     return ((1 - m) * anchor + m * w - (1 - keep) * anchor) / keep
 
 
-class DPSMix(StagedStrategy):
-    """DPS-Mix. Same options as DPS-Dense."""
+class Mixout:
+    """The mixed forward of the covered Linears: W⁰, the anchors and masks, the column draws."""
 
-    name = "dps-mix"
-
-    def setup(self, model, **kw) -> None:
-        super().setup(model, **kw)
-        self.modules = {}
-        for info in self.infos:
-            module_name = info.name.rpartition(".")[0]
-            self.modules[info.name] = _root(model).get_submodule(module_name)
-        self.param_order = {name: list(m._parameters) for name, m in self.modules.items()}
+    def __init__(self, model: nn.Module, infos: list[ParamInfo], keep: float, generator: torch.Generator):
+        root = unwrap(model)
+        self.infos, self.keep, self.generator = infos, keep, generator
+        self.modules = {i.name: root.get_submodule(i.name.rpartition(".")[0]) for i in infos}
         with torch.no_grad():
-            self.initial = {i.name: i.param.detach().clone() for i in self.infos}
-            self.start = {i.name: i.param.detach().clone() for i in self.infos}  # T
-        self.counts = {i.name: torch.zeros(i.param.shape[1], device=i.param.device) for i in self.infos}
-        self.mixers = {i.name: MixWeight(self.keep_fraction) for i in self.infos}
-        self.columns: dict[str, torch.Tensor] = {}
-        device = self.infos[0].param.device if self.infos else torch.device("cpu")
-        self.generator = torch.Generator(device=device).manual_seed(int(self.seed) * 1_000_003 + 17)
-        self.installed = False
+            self.initial = {i.name: i.param.detach().clone() for i in infos}  # W⁰
+        self.anchor: dict[str, torch.Tensor] = {}
+        self.mask: dict[str, torch.Tensor] = {}
+        self.columns: dict[str, torch.Tensor] = {}  # this step's column masks (Stage I)
+        self.handles: list = []
+
+    # ---------------------------------------------------------------- per step
+    def stage_one_step(self) -> None:
+        """Anchor W⁰ and a fresh Bernoulli(q) column mask per matrix (once per optimizer step)."""
+        for info in self.infos:
+            col = torch.empty(info.param.shape[1], device=info.param.device, dtype=info.param.dtype)
+            col.bernoulli_(self.keep, generator=self.generator)
+            self.columns[info.name] = col
+            self.anchor[info.name], self.mask[info.name] = self.initial[info.name], col[None, :]
+
+    def stage_two_step(self, start: dict[str, torch.Tensor], masks: dict[str, torch.Tensor]) -> None:
+        """Anchor T (the stage-start weights) and the selected mask M."""
+        for info in self.infos:
+            self.anchor[info.name], self.mask[info.name] = start[info.name], masks[info.name]
+
+    def effective_weight(self, name: str) -> torch.Tensor:
+        """W_eff of one covered matrix, differentiable w.r.t. the raw W."""
+        w = self.modules[name]._parameters["weight"]
+        return _MixFn.apply(w, self.anchor[name], self.mask[name], self.keep)
 
     # ---------------------------------------------------------------- install / remove
+    @property
+    def installed(self) -> bool:
+        return bool(self.handles)
+
     def install(self) -> None:
         if self.installed:
             return
-        for info in self.infos:
-            parametrize.register_parametrization(self.modules[info.name], "weight", self.mixers[info.name],
-                                                 unsafe=True)
-        self.installed = True
+        for name, module in self.modules.items():
+            self.handles.append(module.register_forward_pre_hook(partial(self._mix_in, name)))
+            self.handles.append(module.register_forward_hook(_mix_out))
 
     def remove(self) -> None:
-        """Raw weights back under their own names (evaluation, saving, after training)."""
-        if not self.installed:
-            return
-        for info in self.infos:
-            module = self.modules[info.name]
-            parametrize.remove_parametrizations(module, "weight", leave_parametrized=False)
-            order = self.param_order[info.name]  # registration order as before (state_dict order)
-            module._parameters = {k: module._parameters[k] for k in order if k in module._parameters} | {
-                k: v for k, v in module._parameters.items() if k not in order}
-        self.installed = False
+        """Raw weights in every forward again (evaluation, saving, after training)."""
+        for handle in self.handles:
+            handle.remove()
+        self.handles = []
+        for module in self.modules.values():
+            module.__dict__.pop("weight", None)
 
-    def eval_start(self) -> None:
-        self.remove()
+    def _mix_in(self, name: str, module: nn.Module, args) -> None:
+        module.__dict__["weight"] = self.effective_weight(name)  # shadows the Parameter in this forward
 
-    # ---------------------------------------------------------------- stages
-    def begin_stage_one(self, step: int) -> None:
-        for name in self.stats:
-            self.stats[name].zero_()
-            self.counts[name].zero_()
-            self.mixers[name].anchor = self.initial[name]
+    # ---------------------------------------------------------------- state
+    def state_dict(self) -> dict[str, Any]:
+        return {"initial": dict(self.initial), "generator": self.generator.get_state()}
 
-    @torch.no_grad()
-    def begin_stage_two(self, step: int) -> None:
-        for info in self.infos:
-            self.start[info.name].copy_(info.param.detach())
-            self.mixers[info.name].anchor = self.start[info.name]
-            self.mixers[info.name].mask = self.masks[info.name]
-
-    def before_step(self, step: int) -> None:
-        super().before_step(step)  # stage changes and the selection
-        if self.stage(step) == "I":  # a fresh column mask per optimizer step
-            for info in self.infos:
-                col = torch.empty(info.param.shape[1], device=info.param.device, dtype=info.param.dtype)
-                col.bernoulli_(self.keep_fraction, generator=self.generator)
-                self.columns[info.name] = col
-                self.mixers[info.name].mask = col[None, :]
-        self.install()
-
-    def after_backward(self, step: int) -> None:
-        if self.stage(step) != "I":
-            return  # Stage II: the backward already gave gradient ⊙ M
-        infos, grads = self.grads()
-        if self.finite(grads):
-            torch._foreach_addcmul_([self.stats[i.name] for i in infos], grads, grads,
-                                    value=1.0 / self.grad_scale() ** 2)
-            torch._foreach_add_([self.counts[i.name] for i in infos], [self.columns[i.name] for i in infos])
-
-    def score(self, name: str) -> torch.Tensor:
-        count = self.counts[name]
-        score = self.stats[name] / count.clamp(min=1)[None, :]
-        if self.S >= 50:  # frequency penalty favouring rarely sampled entries
-            score.mul_(torch.exp(-count / self.S)[None, :])
-        return score
-
-    def reference(self, name: str) -> torch.Tensor:
-        return self.start[name]
-
-    def state_dict(self) -> dict:
-        return {**super().state_dict(), "counts": dict(self.counts), "initial": dict(self.initial),
-                "start": dict(self.start)}
-
-    def load_state_dict(self, state: dict) -> None:
-        super().load_state_dict(state)
-        for key in ("counts", "initial", "start"):
-            for name, value in state.get(key, {}).items():
-                getattr(self, key)[name].copy_(value)
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        load_tensors(self.initial, state["initial"], "Mixout anchors W⁰")
+        self.generator.set_state(state["generator"].to("cpu", torch.uint8))
 
 
-def _root(model: nn.Module) -> nn.Module:
-    from .scope import unwrap
-
-    return unwrap(model)
+def _mix_out(module: nn.Module, args, output) -> None:
+    module.__dict__.pop("weight", None)
 
 
-__all__ = ["DPSMix", "MixWeight", "mixed_weight"]
+__all__ = ["Mixout", "mixed_weight"]

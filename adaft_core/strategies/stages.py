@@ -47,6 +47,11 @@ def is_stage_start(step: int, S: int) -> bool:
     return (step - 1) % S == 0
 
 
+def stage_start(step: int, S: int) -> int:
+    """The first optimizer step of the stage ``step`` is in."""
+    return (stage_index(step, S) - 1) * S + 1
+
+
 def schedule(n_steps: int, S: int) -> list[str]:
     """The stages of steps 1..n_steps (for tests and the dashboard's stage timeline)."""
     return [stage_of(t, S) for t in range(1, n_steps + 1)]

@@ -30,7 +30,7 @@ from typing import Callable, Iterable
 import numpy as np
 import torch
 
-from .masks import LATEST, MASK_DIR, SAVE_MODES, head_fractions, jaccard_packed, pack, save_masks
+from .masks import LATEST, MASK_DIR, SAVE_MODES, count_bits, head_fractions, jaccard_packed, pack, save_masks
 from .scope import ParamInfo
 
 
@@ -64,7 +64,7 @@ class MaskReporter:
             info = self.infos[name]
             cpu = mask.detach().to("cpu", torch.bool)
             bits = pack(cpu)
-            kept = int(np.bitwise_count(bits).sum())
+            kept = count_bits(bits)
             kept_sum, n_sum = kept_sum + kept, n_sum + cpu.numel()
             prev = self.prev.get(name)
             entry = {**info.describe(), "kept": kept / max(1, cpu.numel()),
@@ -79,6 +79,16 @@ class MaskReporter:
         self.emit("mask", step=step, stage=stage, strategy=self.strategy, keep_fraction=self.keep_fraction,
                   modules=modules, selection=self.selections, kept_total=kept_sum / max(1, n_sum),
                   file=file, **extra)
+
+    def state_dict(self) -> dict:
+        """Selections so far and the last reported masks, bit-packed (for ``overlap_prev``)."""
+        return {"selections": self.selections,
+                "previous": {name: torch.from_numpy(bits) for name, bits in self.prev.items()}}
+
+    def load_state_dict(self, state: dict) -> None:
+        self.selections = int(state["selections"])
+        self.prev = ({name: t.cpu().numpy().astype(np.uint8) for name, t in state["previous"].items()}
+                     if self.enabled else {})
 
     def _persist(self, step, stage, packed, masks) -> str | None:
         if self.save == "none" or self.run_dir is None:

@@ -32,15 +32,14 @@ class PreparedTask:
     predict: Callable[[Any], Any] | None = None
     # extra splits in ``features`` the engine evaluates with the final model ("eval:<name>")
     eval_splits: list[str] = field(default_factory=list)
+    # how evaluate() defines the validation loss: "token_mean" | "batch_mean" (config ``val_loss``)
+    val_loss: str = "token_mean"
 
 
 def get_task(name: str):
-    """The ``prepare(config) -> PreparedTask`` function of a task."""
-    from .classification import prepare_classification
-    from .ner import prepare_ner
+    """The ``prepare(config) -> PreparedTask`` function of a task (the registry ``tasks.TASKS``)."""
+    from . import TASKS
 
-    tasks = {"ner": prepare_ner, "classification": prepare_classification,
-             "regression": prepare_classification}
-    if name not in tasks:
-        raise ConfigError(choices_message("task", name, tasks))
-    return tasks[name]
+    if name not in TASKS:
+        raise ConfigError(choices_message("task", name, TASKS))
+    return TASKS[name]

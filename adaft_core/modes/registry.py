@@ -1,0 +1,18 @@
+"""The registry of training modes: name → :class:`~adaft_core.modes.base.Mode` (one module each)."""
+
+from __future__ import annotations
+
+from ..errors import ConfigError, choices_message
+from .adaptive import ADAPTIVE
+from .base import Mode
+from .fixed import ORIGINAL, STABLE
+
+MODES: dict[str, Mode] = {m.name: m for m in (ORIGINAL, STABLE, ADAPTIVE)}
+DEFAULT_EPOCHS = {name: m.default_epochs for name, m in MODES.items()}
+
+
+def get_mode(name: str) -> Mode:
+    """The mode called ``name``; an unknown name is a ConfigError listing the valid ones."""
+    if name not in MODES:
+        raise ConfigError(choices_message("mode", name, MODES))
+    return MODES[name]

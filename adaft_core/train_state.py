@@ -1,0 +1,235 @@
+"""What a full checkpoint holds beyond the model weights, written without pickle.
+
+A checkpoint folder (``<run>/checkpoint/``) is a ``save_pretrained`` model folder (loadable by
+``transformers.pipeline``) plus two files written with it in the same atomic folder swap:
+
+- ``train_state.json`` — the structure and every plain value: position (optimizer ``step``, the
+  ``epoch`` training continues in, the micro-batches of that epoch already consumed), the mode
+  state (``MonitorState`` with its ``AdaptiveSchedule``), the validation metrics so far, the
+  optimizer's hyper-parameters, the strategy's counters, the Python/NumPy RNG states;
+- ``train_state.safetensors`` — every tensor of that structure (AdamW ``exp_avg``/``exp_avg_sq``/
+  ``step``, the best model for ``final_model="best"``, strategy statistics and masks, the torch
+  CPU/CUDA generator states and the training loader's generator state at the epoch start).
+
+:func:`flatten` turns nested dicts/lists/tuples of tensors and JSON scalars into a JSON skeleton
+in which every tensor is ``{"__tensor__": key}``; :func:`unflatten` reverses it. Reading uses
+``json`` and ``safetensors`` only, so a checkpoint from an untrusted source cannot run code.
+(``accelerate.save_state`` is not used: it stores RNG states and samplers with ``torch.save``,
+i.e. pickle.)
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import shutil
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from .errors import ConfigError
+from .modes import AdaptiveSchedule, MonitorState
+
+STATE_JSON = "train_state.json"
+STATE_TENSORS = "train_state.safetensors"
+FORMAT = 1
+_MARKERS = ("__tensor__", "__tuple__", "__items__")
+
+
+# ---------------------------------------------------------------------- nested state <-> files
+def flatten(tree: Any) -> tuple[Any, dict[str, torch.Tensor]]:
+    """(JSON skeleton, {key: CPU tensor}) for nested dicts/lists/tuples of tensors and scalars."""
+    tensors: dict[str, torch.Tensor] = {}
+    seen: set[int] = set()
+
+    def walk(value: Any, path: str) -> Any:
+        if isinstance(value, torch.Tensor):
+            key = f"{len(tensors)}:{path}"
+            t = value.detach().to("cpu").contiguous()
+            if t.untyped_storage().data_ptr() in seen:  # safetensors refuses shared storage
+                t = t.clone()
+            seen.add(t.untyped_storage().data_ptr())
+            tensors[key] = t
+            return {"__tensor__": key}
+        if isinstance(value, dict):
+            if all(isinstance(k, str) and k not in _MARKERS for k in value):
+                return {k: walk(v, f"{path}/{k}") for k, v in value.items()}
+            return {"__items__": [[k, walk(v, f"{path}/{k}")] for k, v in value.items()]}
+        if isinstance(value, tuple):
+            return {"__tuple__": [walk(v, f"{path}/{i}") for i, v in enumerate(value)]}
+        if isinstance(value, list):
+            return [walk(v, f"{path}/{i}") for i, v in enumerate(value)]
+        if value is None or isinstance(value, (bool, int, float, str)):
+            return value
+        raise TypeError(f"checkpoint state at {path or '/'} holds {type(value).__name__!r}; only "
+                        "tensors, dicts, lists, tuples and JSON scalars can be saved")
+
+    return walk(tree, ""), tensors
+
+
+def unflatten(skeleton: Any, tensors: dict[str, torch.Tensor]) -> Any:
+    """The nested structure :func:`flatten` was given (tensors on the CPU)."""
+    if isinstance(skeleton, list):
+        return [unflatten(v, tensors) for v in skeleton]
+    if isinstance(skeleton, dict):
+        if set(skeleton) == {"__tensor__"}:
+            return tensors[skeleton["__tensor__"]]
+        if set(skeleton) == {"__tuple__"}:
+            return tuple(unflatten(v, tensors) for v in skeleton["__tuple__"])
+        if set(skeleton) == {"__items__"}:
+            return {_key(k): unflatten(v, tensors) for k, v in skeleton["__items__"]}
+        return {k: unflatten(v, tensors) for k, v in skeleton.items()}
+    return skeleton
+
+
+def _key(k: Any) -> Any:
+    return tuple(k) if isinstance(k, list) else k
+
+
+def write_state(folder: Path, tree: dict) -> None:
+    """Write ``tree`` as ``train_state.json`` + ``train_state.safetensors`` into ``folder``."""
+    from safetensors.torch import save_file
+
+    skeleton, tensors = flatten({"format": FORMAT, **tree})
+    save_file(tensors, str(folder / STATE_TENSORS))
+    (folder / STATE_JSON).write_text(json.dumps(skeleton), encoding="utf-8")
+
+
+def read_state(folder: Path, steps_per_epoch: int | None = None) -> dict:
+    """The tree :func:`write_state` wrote; a ConfigError when it is missing, unreadable or (given
+    ``steps_per_epoch``) from a run whose data or batch settings differ."""
+    from safetensors.torch import load_file
+
+    if not (folder / STATE_JSON).exists() or not (folder / STATE_TENSORS).exists():
+        raise ConfigError(f"{folder} holds no training state ({STATE_JSON}); it was written by adaft "
+                          "before 0.2.0 or by hand and cannot be resumed exactly")
+    try:
+        skeleton = json.loads((folder / STATE_JSON).read_text(encoding="utf-8"))
+        tree = unflatten(skeleton, load_file(str(folder / STATE_TENSORS)))
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise ConfigError(f"the training state in {folder} is unreadable ({exc})") from exc
+    if not isinstance(tree, dict) or tree.get("format") != FORMAT:
+        raise ConfigError(f"the training state in {folder} has an unknown format "
+                          f"{tree.get('format') if isinstance(tree, dict) else tree!r}")
+    if steps_per_epoch is not None and tree["steps_per_epoch"] != steps_per_epoch:
+        raise ConfigError(f"the checkpoint {folder} has {tree['steps_per_epoch']} steps per epoch, the run "
+                          f"now {steps_per_epoch}: its data or batch settings changed; it cannot be resumed")
+    return tree
+
+
+# ---------------------------------------------------------------------- random number generators
+def capture_rng(loader_state: torch.Tensor) -> dict:
+    """Every generator training draws from; ``loader_state``: the train loader's at the epoch start."""
+    kind, keys, pos, has_gauss, gauss = np.random.get_state(legacy=True)
+    version, internal, gauss_next = random.getstate()
+    state = {"torch": torch.get_rng_state(), "loader": loader_state,
+             "python": [version, list(internal), gauss_next],
+             "numpy": [kind, keys.tolist(), int(pos), int(has_gauss), float(gauss)]}
+    if torch.cuda.is_available():
+        state["cuda"] = torch.cuda.get_rng_state_all()
+    return state
+
+
+def restore_rng(state: dict, loader_generator: torch.Generator | None = None) -> None:
+    """Put the generators back (the loader's only when ``loader_generator`` is given).
+
+    The engine restores the loader generator first (it fixes the epoch's permutation) and the
+    others where training continues: a mid-epoch checkpoint's after its consumed batches are
+    skipped, because creating a loader's iterator may draw from the global generator (a
+    ``DataLoader`` without a generator of its own draws its base seed there).
+    """
+    if loader_generator is not None:
+        loader_generator.set_state(state["loader"])
+        return
+    torch.set_rng_state(state["torch"])
+    version, internal, gauss_next = state["python"]
+    random.setstate((version, tuple(internal), gauss_next))
+    kind, keys, pos, has_gauss, gauss = state["numpy"]
+    np.random.set_state((kind, np.asarray(keys, dtype=np.uint32), pos, has_gauss, gauss))
+    if "cuda" in state and torch.cuda.is_available():
+        torch.cuda.set_rng_state_all(state["cuda"])
+
+
+# ---------------------------------------------------------------------- the mode state
+def monitor_to_dict(monitor: MonitorState) -> dict:
+    return asdict(monitor)
+
+
+def monitor_from_dict(d: dict) -> MonitorState:
+    return MonitorState(**{**d, "schedule": AdaptiveSchedule(**d["schedule"])})
+
+
+# ---------------------------------------------------------------------- model weights
+def load_weights(model: torch.nn.Module, folder: Path) -> None:
+    """Load a ``save_pretrained`` folder's safetensors weights into ``model`` (no pickle).
+
+    Keys ``save_pretrained`` leaves out are allowed only where they share storage with a saved
+    one (tied weights).
+    """
+    from safetensors.torch import load_file
+
+    index = folder / "model.safetensors.index.json"
+    if index.exists():
+        files = sorted(set(json.loads(index.read_text(encoding="utf-8"))["weight_map"].values()))
+    else:
+        files = ["model.safetensors"]
+    weights: dict[str, torch.Tensor] = {}
+    for name in files:
+        if not (folder / name).exists():
+            raise ConfigError(f"checkpoint {folder} lacks {name}; it cannot be resumed")
+        weights.update(load_file(str(folder / name)))
+    live = model.state_dict()
+    missing, unexpected = model.load_state_dict(weights, strict=False)
+    loaded_ptrs = {live[k].data_ptr() for k in weights if k in live}
+    untied = [k for k in missing if live[k].data_ptr() not in loaded_ptrs]
+    if untied or unexpected:
+        raise ConfigError(f"checkpoint {folder} does not match the model: missing {untied[:3]}, "
+                          f"unexpected {list(unexpected)[:3]}")
+
+
+# ---------------------------------------------------------------------- reopening a run folder
+RESUMABLE_STATUSES = ("interrupted", "stopped", "failed")
+
+
+def check_resumable(run_dir: Path) -> dict:
+    """The ``run.json`` of a run that may be continued (read only).
+
+    Refuses, saying why, a run that is still running, has ended (completed / early stopped),
+    or is unreadable.
+    """
+    from .runs import RUN_FILE, summarize_run
+
+    s = summarize_run(run_dir)
+    if s.status not in RESUMABLE_STATUSES:
+        owner = f" (process {s.owner.get('pid')} on {s.owner.get('host')})" if s.owner else ""
+        why = {"running": f"it is still running{owner}; stop it first",
+               "starting": "it is just starting; stop it first",
+               "completed": "it has already completed; start a new run instead",
+               "early_stopped": "it has already ended (early stopped); start a new run instead",
+               "unreadable": f"its folder is unreadable ({s.reason})"}.get(s.status, f"its status is {s.status}")
+        raise ConfigError(f"run {run_dir.name!r} in {run_dir.parent} cannot be resumed: {why}")
+    info = json.loads((run_dir / RUN_FILE).read_text(encoding="utf-8"))  # readable: checked above
+    if not isinstance(info.get("config"), dict):
+        raise ConfigError(f"run {run_dir.name!r} cannot be resumed: its {RUN_FILE} holds no config")
+    return info
+
+
+def reopen_log(run_dir: Path) -> int:
+    """Prepare a run folder for appending: cut a half-written last line off the log, remove the
+    ``STOP`` file of the stop being resumed from and the temporary files of writes the previous
+    process did not finish; the ``seq`` the next event gets."""
+    from .run_log import read_log
+    from .runs import EVENTS_FILE, STOP_FILE, drop_incomplete_tail
+
+    drop_incomplete_tail(run_dir / EVENTS_FILE)
+    (run_dir / STOP_FILE).unlink(missing_ok=True)
+    for tmp in run_dir.glob("*.tmp-*"):  # half-done atomic writes of the dead process
+        if tmp.is_dir():
+            shutil.rmtree(tmp, ignore_errors=True)
+        else:
+            tmp.unlink(missing_ok=True)
+    events = read_log(run_dir / EVENTS_FILE).events
+    return events[-1]["seq"] + 1 if events else 0

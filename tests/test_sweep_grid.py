@@ -1,0 +1,143 @@
+"""Sweeps without training: grid expansion (flags, TOML), names, bad input, manifest and aggregation."""
+
+from __future__ import annotations
+
+import json
+import math
+import statistics
+
+import pytest
+
+from adaft_core.errors import ConfigError
+from adaft_core.sweep import Manifest, make_grid, read_grid_file, report, write_report_files
+from adaft_core.sweep.aggregate import aggregate
+from adaft_core.sweep.grid import parse_values, point_run_name
+from adaft_core.sweep.manifest import sweep_dir
+
+
+def test_grid_from_flag_values_expands_in_order():
+    grid = make_grid({"mode": "original,adaptive", "train_fraction": "0.1,0.25", "seed": "1,2,3"})
+    points = grid.points()
+    assert len(points) == 12
+    assert points[0] == {"mode": "original", "train_fraction": 0.1, "seed": 1}
+    assert points[1] == {"mode": "original", "train_fraction": 0.1, "seed": 2}  # the last factor fastest
+    assert points[-1] == {"mode": "adaptive", "train_fraction": 0.25, "seed": 3}
+    assert grid.sweep_name() == "mode-train_fraction-seed"
+    assert isinstance(points[0]["seed"], int) and isinstance(points[0]["train_fraction"], float)
+
+
+def test_grid_from_toml(tmp_path):
+    path = tmp_path / "grid.toml"
+    path.write_text('name = "study"\n[grid]\nmode = ["stable", "adaptive"]\nseed = [1, 2]\n'
+                    '[settings]\nmax_epochs = 3\nmodel = "minilm-2l"\n')
+    grid = read_grid_file(path)
+    assert grid.sweep_name() == "study"
+    assert grid.settings == {"max_epochs": 3, "model": "minilm-2l"}
+    assert [p["mode"] for p in grid.points()] == ["stable", "stable", "adaptive", "adaptive"]
+
+
+def test_run_names_are_deterministic_and_safe():
+    name = point_run_name("study", {"mode": "adaptive", "train_fraction": 0.1, "seed": 1})
+    assert name == "study-adaptive-tf0.1-s1"
+    a = point_run_name("s", {"data": "../shared/datasets/snli"})
+    b = point_run_name("s", {"data": "/other/place/snli"})
+    assert a != b and "/" not in a and a.startswith("s-data-snli.")
+    assert point_run_name("s", {"data": "wikigold"}) == "s-data-wikigold"
+
+
+@pytest.mark.parametrize("factors, message", [
+    ({}, "grid is empty"),
+    ({"epochs": [1, 2]}, "unknown sweep factor 'epochs'"),
+    ({"seed": "1,x"}, "expected a whole number"),
+    ({"seed": "1,,2"}, "none empty"),
+    ({"lr": "fast"}, "expected a number"),
+    ({"seed": [1, 1]}, "lists a value twice"),
+])
+def test_bad_grids_are_one_clear_message(factors, message):
+    with pytest.raises(ConfigError, match=message):
+        make_grid(factors)
+
+
+def test_factor_given_twice_and_run_name_are_refused():
+    with pytest.raises(ConfigError, match="both a sweep factor and a fixed setting"):
+        make_grid({"seed": [1]}, {"seed": 2})
+    with pytest.raises(ConfigError, match="run_name is set by the sweep"):
+        make_grid({"seed": [1]}, {"run_name": "x"})
+    with pytest.raises(ConfigError, match="unknown sweep factor"):
+        parse_values("colour", "red")
+
+
+def test_toml_syntax_error_names_file_and_line(tmp_path):
+    path = tmp_path / "bad.toml"
+    path.write_text('[grid]\nmode = ["original"\nseed = [1]\n')
+    with pytest.raises(ConfigError, match=r"bad\.toml:\d+: TOML syntax error"):
+        read_grid_file(path)
+    with pytest.raises(ConfigError, match="cannot read sweep file"):
+        read_grid_file(tmp_path / "missing.toml")
+
+
+def test_bad_value_of_a_point_stops_before_anything_is_written(tmp_path):
+    from adaft_core.sweep import run_sweep
+
+    grid = make_grid({"mode": ["original", "sometimes"], "seed": [1]}, name="bad")
+    with pytest.raises(ConfigError, match="sweep point .*mode=sometimes.*unknown mode"):
+        run_sweep(grid, output_dir=tmp_path)
+    assert not any(tmp_path.iterdir())
+
+
+def test_changed_grid_is_refused_unless_extended(tmp_path):
+    from adaft_core.sweep import prepare_manifest
+
+    grid = make_grid({"seed": [1, 2]}, {"mode": "original"}, name="g")
+    Manifest.for_grid(grid).save(tmp_path)
+    with pytest.raises(ConfigError, match=r"another grid \(factor seed: \[1, 2\] -> \[1, 2, 3\]\)"):
+        prepare_manifest(make_grid({"seed": [1, 2, 3]}, {"mode": "original"}, name="g"), tmp_path)
+    extended = prepare_manifest(make_grid({"seed": [3]}, {"mode": "original"}, name="g"), tmp_path, extend=True)
+    assert [p.values["seed"] for p in extended.points] == [1, 2, 3]
+    with pytest.raises(ConfigError, match="fixed settings differ"):
+        prepare_manifest(make_grid({"seed": [3]}, {"mode": "stable"}, name="g"), tmp_path, extend=True)
+
+
+def _write_run(root, run_id, *, score, epochs, wall, status="completed", metric="f1"):
+    folder = root / run_id
+    folder.mkdir(parents=True)
+    events = [
+        {"event": "run_started", "run_id": run_id, "seq": 0, "time": 1000.0, "task": "ner", "mode": "x",
+         "strategy": "vanilla", "metric": metric, "config": {}},
+        {"event": "eval", "run_id": run_id, "seq": 1, "time": 1001.0, "epoch": epochs - 1, "step": 10,
+         "split": "validation", "loss": 0.5, "metric": metric, "score": score, "metrics": {metric: score}},
+        {"event": "run_ended", "run_id": run_id, "seq": 2, "time": 1002.0, "status": status, "epochs": epochs,
+         "steps": 10, "best_epoch": 0, "final_model": "last", "val": {metric: score}, "test": {metric: score},
+         "wall_time": wall, "error": None},
+    ]
+    (folder / "events.jsonl").write_text("".join(json.dumps(e) + "\n" for e in events))
+    (folder / "run.json").write_text(json.dumps({"run_id": run_id, "status": status, "config": {}}))
+
+
+def test_report_on_synthetic_run_logs_has_known_means_and_stds(tmp_path):
+    grid = make_grid({"mode": ["original", "adaptive"], "train_fraction": [0.1], "seed": [1, 2, 3]}, name="syn")
+    manifest = Manifest.for_grid(grid)
+    manifest.save(tmp_path)
+    scores = {"original": [0.5, 0.0, 0.7], "adaptive": [0.6, 0.62, 0.64]}
+    for p in manifest.points:
+        s = scores[p.values["mode"]][p.values["seed"] - 1]
+        _write_run(tmp_path, p.run_id, score=s, epochs=p.values["seed"] + 2, wall=10.0 * p.values["seed"])
+    table = report("syn", tmp_path)
+    assert list(table.columns) == ["mode", "train_fraction", "runs", "mean", "std", "converged", "epochs",
+                                   "wall_time"]
+    row = table.set_index("mode").loc["original"]
+    assert row["runs"] == 3 and row["converged"] == 2
+    assert math.isclose(row["mean"], statistics.mean([0.5, 0.0, 0.7]))
+    assert math.isclose(row["std"], statistics.stdev([0.5, 0.0, 0.7]))  # sample std (n - 1)
+    assert math.isclose(row["epochs"], 4.0) and math.isclose(row["wall_time"], 20.0)
+    assert table.set_index("mode").loc["adaptive", "converged"] == 3
+    md, html = write_report_files("syn", tmp_path)
+    assert md.parent == sweep_dir(tmp_path, "syn") and "± " in md.read_text()
+    assert "plotly" in html.read_text()[:5000].lower()
+
+
+def test_aggregate_skips_points_without_score_and_handles_a_single_run():
+    rows = [{"mode": "a", "seed": 1, "score": 0.4, "epochs": 3, "wall_time": 5.0},
+            {"mode": "a", "seed": 2, "score": None, "epochs": None, "wall_time": None}]
+    table = aggregate(rows, ["mode", "seed"])
+    assert table.loc[0, "runs"] == 1 and math.isnan(table.loc[0, "std"])
