@@ -35,13 +35,14 @@ from .training_setup import make_accelerator, make_optimizer, make_train_loader
 from .evaluate import eval_loader, evaluate
 from .events import EventEmitter, JsonlSink
 from .modes import MonitorState, decide, get_mode, lr_at, start_plan
-from .runs import EVENTS_FILE, STOP_FILE, check_run_name_free, claim_run_dir, find_run, new_run_id
+from .runs import (EVENTS_FILE, STOP_FILE, check_resumable, check_run_name_free, claim_run_dir, find_run,
+                   new_run_id)
 from .liveness import Heartbeat, owner_info
 from .strategies import make_strategy
 from .tasks.base import get_task
 from .checkpoints import atomic_write_json, check_output_dir, existing_dir, output_error, save_model_dir
 from .errors import OutputError
-from .train_state import (capture_rng, check_resumable, load_weights, monitor_from_dict, monitor_to_dict,
+from .train_state import (capture_rng, load_weights, monitor_from_dict, monitor_to_dict,
                           read_state, reopen_log, restore_rng, write_state)
 
 __all__ = ["train", "resume", "RunResult"]

@@ -29,8 +29,8 @@ from .config import TrainConfig
 from .errors import ConfigError
 from .liveness import HOST, process_alive
 from .run_log import read_run_json
-from .runs import (EVENTS_FILE, RESUMABLE, RUN_FILE, STOP_FILE, check_run_name_free, find_run, new_run_id,
-                   request_stop, summarize_run)
+from .runs import (EVENTS_FILE, RUN_FILE, STOP_FILE, check_resumable, check_run_name_free, find_run, new_run_id,
+                   request_stop)
 
 LAUNCH_DIR = ".launch"  # under the runs folder; hidden, so not a run
 PACKAGE_ROOT = Path(__file__).resolve().parents[1]
@@ -144,11 +144,7 @@ def launch_run(config: TrainConfig | dict | None = None, *, resume: str | None =
         raise ConfigError("launch_run needs a config or a run to resume (one of the two)")
     if resume is not None:
         run_dir = find_run(output_dir or "runs", resume).resolve()
-        s = summarize_run(run_dir)
-        if s.status not in RESUMABLE:
-            why = "it is still running" if s.alive else f"it is {s.status}" + (f" ({s.reason})" if s.reason else "")
-            raise ConfigError(f"run {run_dir.name!r} cannot be resumed: {why}; only interrupted, stopped or "
-                              "failed runs can")
+        check_resumable(run_dir)
         (run_dir / STOP_FILE).unlink(missing_ok=True)  # the stop that ended it must not end the resume
         root, name = run_dir.parent, run_dir.name
         launch_dir = root / LAUNCH_DIR

@@ -22,6 +22,7 @@ from __future__ import annotations
 import re
 import time
 from dataclasses import dataclass, field
+import json
 from pathlib import Path
 from typing import Any
 
@@ -257,3 +258,24 @@ def request_stop(path: str | Path) -> tuple[bool, str]:
         return False, (f"{s.run_id} is interrupted: its process is gone (last seen {_when(s.last_seen)}); "
                        "nothing to stop — resume it to continue")
     return False, f"{s.run_id} is not running ({s.status})"
+
+
+def check_resumable(run_dir: Path) -> dict:
+    """The ``run.json`` of a run that may be continued (read only).
+
+    Refuses, saying why, a run that is still running, has ended (completed / early stopped),
+    or is unreadable.
+    """
+    s = summarize_run(run_dir)
+    if s.status not in RESUMABLE:
+        owner = f" (process {s.owner.get('pid')} on {s.owner.get('host')})" if s.owner else ""
+        why = {"running": f"it is still running{owner}; stop it first",
+               "starting": "it is just starting; stop it first",
+               "completed": "it has already completed; start a new run instead",
+               "early_stopped": "it has already ended (early stopped); start a new run instead",
+               "unreadable": f"its folder is unreadable ({s.reason})"}.get(s.status, f"its status is {s.status}")
+        raise ConfigError(f"run {run_dir.name!r} in {run_dir.parent} cannot be resumed: {why}")
+    info = json.loads((run_dir / RUN_FILE).read_text(encoding="utf-8"))  # readable: checked above
+    if not isinstance(info.get("config"), dict):
+        raise ConfigError(f"run {run_dir.name!r} cannot be resumed: its {RUN_FILE} holds no config")
+    return info

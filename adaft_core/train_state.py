@@ -191,32 +191,6 @@ def load_weights(model: torch.nn.Module, folder: Path) -> None:
 
 
 # ---------------------------------------------------------------------- reopening a run folder
-RESUMABLE_STATUSES = ("interrupted", "stopped", "failed")
-
-
-def check_resumable(run_dir: Path) -> dict:
-    """The ``run.json`` of a run that may be continued (read only).
-
-    Refuses, saying why, a run that is still running, has ended (completed / early stopped),
-    or is unreadable.
-    """
-    from .runs import RUN_FILE, summarize_run
-
-    s = summarize_run(run_dir)
-    if s.status not in RESUMABLE_STATUSES:
-        owner = f" (process {s.owner.get('pid')} on {s.owner.get('host')})" if s.owner else ""
-        why = {"running": f"it is still running{owner}; stop it first",
-               "starting": "it is just starting; stop it first",
-               "completed": "it has already completed; start a new run instead",
-               "early_stopped": "it has already ended (early stopped); start a new run instead",
-               "unreadable": f"its folder is unreadable ({s.reason})"}.get(s.status, f"its status is {s.status}")
-        raise ConfigError(f"run {run_dir.name!r} in {run_dir.parent} cannot be resumed: {why}")
-    info = json.loads((run_dir / RUN_FILE).read_text(encoding="utf-8"))  # readable: checked above
-    if not isinstance(info.get("config"), dict):
-        raise ConfigError(f"run {run_dir.name!r} cannot be resumed: its {RUN_FILE} holds no config")
-    return info
-
-
 def reopen_log(run_dir: Path) -> int:
     """Prepare a run folder for appending: cut a half-written last line off the log, remove the
     ``STOP`` file of the stop being resumed from and the temporary files of writes the previous

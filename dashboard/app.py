@@ -1,4 +1,4 @@
-"""The dashboard: ``App(runs_dir)`` — form, live curves, decisions, masks and the runs table.
+"""The dashboard: ``App(runs_dir)`` — form, live curves, decisions, masks, the runs table and sweeps.
 
 Data flows one way: event source (queue + run-log tails) → :class:`~dashboard.state.Store` →
 views. One UI pump calls :meth:`App.tick` 2–5 times a second on the kernel's event loop (an
@@ -36,8 +36,10 @@ from .plotting import MAX_POINTS
 from .runs_table import RunsTable
 from .source import EventSource
 from .state import RunState, Store
+from .sweeps_view import SweepsView
 
 RUNS_ENV = "ADAFT_RUNS_DIR"
+SWEEPS_TAB = 3  # the Sweeps tab's index
 
 
 class App:
@@ -60,14 +62,16 @@ class App:
         self.table = RunsTable(self.runs_dir, self.source.run_dir, problems=lambda: self.source.problems,
                                on_resume=self.resume)
         self.table.select.observe(lambda _c: self._invalidate_table(), names="value")
+        self.sweeps = SweepsView(self.runs_dir, lambda: self.store.runs, on_open=self.open_run,
+                                 scan_interval=scan_interval)
         self.header = W.HTML()
         self.pump_error = W.HTML()
         live = W.VBox([self.decisions.widget, self.curves.widget], layout=W.Layout(width="100%"))
         # The masks page gets its figures when first shown: a plotly view created inside a hidden
         # tab has no size and draws nothing until the page is resized.
         self.masks_page = W.VBox(layout=W.Layout(width="100%"))
-        self.tabs = W.Tab(children=[live, self.masks_page, self.table.widget],
-                          titles=("Live", "Masks", "Runs"), layout=W.Layout(width="100%"))
+        self.tabs = W.Tab(children=[live, self.masks_page, self.table.widget, self.sweeps.widget],
+                          titles=("Live", "Masks", "Runs", "Sweeps"), layout=W.Layout(width="100%"))
         self.tabs.observe(self._on_tab, names="selected_index")
         self.widget = W.VBox([self.header, W.HBox([self.form.widget, self.tabs]), self.pump_error],
                              layout=W.Layout(width="100%"))
@@ -134,6 +138,17 @@ class App:
     def _on_tab(self, change) -> None:
         if change["new"] == 1 and not self.masks_page.children:
             self.masks_page.children = [self.masks.widget]
+        elif change["new"] == SWEEPS_TAB:
+            self.sweeps.shown()
+
+    def open_run(self, run_id: str) -> str | None:
+        """Show ``run_id`` in the Live tab (a sweep point picked in the Sweeps tab); why not, in words."""
+        if run_id not in self.store.runs:
+            return f"{run_id} has not started yet"
+        self.table.update(self.store.ordered(), force=True)
+        self.table.select.value = (run_id,)
+        self.tabs.selected_index = 0
+        return None
 
     def _invalidate_table(self) -> None:
         self._next_table = -float("inf")
@@ -162,6 +177,7 @@ class App:
         drew["curves"] = self.curves.update(shown)
         drew["decisions"] = self.decisions.update(shown[0] if shown else None)
         drew["masks"] = self.masks.update(self.store.ordered(), preferred=shown[0].run_id if shown else None)
+        drew["sweeps"] = self.sweeps.update(now)
         self.ticks += 1
         self.tick_ms.append((time.perf_counter() - t0) * 1000)
         if self.ticks % 8 == 0 or changed:

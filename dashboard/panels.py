@@ -18,7 +18,8 @@ from .state import RunState
 
 ACTION_COLORS = {"continue": "#374151", "cooldown": "#2563eb", "restart": "#16a34a", "stop": "#dc2626"}
 STATUS_COLORS = {"running": "#2563eb", "starting": "#6b7280", "completed": "#16a34a",
-                 "early_stopped": "#16a34a", "stopped": "#b45309", "failed": "#dc2626"}
+                 "early_stopped": "#16a34a", "stopped": "#b45309", "failed": "#dc2626",
+                 "done": "#16a34a", "queued": "#9ca3af"}  # done / queued: sweep points
 
 
 def status_badge(status: str) -> str:

@@ -13,6 +13,7 @@ import time
 from pathlib import Path
 
 import pytest
+from polling import wait_for
 
 pytest.importorskip("ipywidgets")
 pytest.importorskip("plotly")
@@ -42,14 +43,6 @@ def in_process_app(tmp_path, tmp_path_factory, monkeypatch):
     a.close()
 
 
-def wait_for(predicate, timeout: float, what: str):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.05)  # a bounded poll of another process's run log
-    raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}")
 
 
 def set_tiny(form, model: str, data: str, **values) -> None:

@@ -104,7 +104,7 @@ def test_curves_markers_and_decisions_from_recorded_events(app):
     assert "early_stopped" in text
     # nothing new: the pump does not redraw
     assert app.tick() == {"events": 0, "changed": [], "table": False, "curves": False, "decisions": False,
-                          "masks": False}
+                          "masks": False, "sweeps": False}
 
 
 def test_live_decision_text_patience_indicator_and_epoch_axis(app):

@@ -51,6 +51,7 @@ def to_markdown(table, metric: str = "score") -> str:
 def figure(table, metric: str = "score"):
     """Score against data size with error bars, one line per method; epochs against data size beside it."""
     import plotly.graph_objects as go
+    from plotly.colors import qualitative
     from plotly.subplots import make_subplots
 
     size = next((f for f in SIZE_FACTORS if f in table.columns), None)
@@ -61,7 +62,7 @@ def figure(table, metric: str = "score"):
         key = key if isinstance(key, tuple) else (key,)
         label = " / ".join(map(str, key)) or "runs"
         x = part[size] if size else list(range(len(part)))
-        color = f"hsl({(i * 67) % 360},60%,45%)"
+        color = qualitative.Plotly[i % len(qualitative.Plotly)]
         fig.add_trace(go.Scatter(x=x, y=part["mean"], error_y=dict(type="data", array=part["std"].fillna(0)),
                                  mode="lines+markers", name=label, legendgroup=label, line=dict(color=color)),
                       row=1, col=1)
