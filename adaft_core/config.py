@@ -20,9 +20,10 @@ from .errors import ConfigError, choices_message
 from .modes import DEFAULT_EPOCHS, MODES, ModeSettings
 from .settings import Setting, setting, settings_of
 from .strategy_options import STRATEGY_NAMES, check_strategy_options
+from .tasks import PAIR_TASKS
+from .tasks import TASKS as TASK_REGISTRY  # lazy factories: no torch
 
-TASKS = ("ner", "classification", "regression")
-PAIR_TASKS = ("classification", "regression")
+TASKS = tuple(TASK_REGISTRY)  # the task names, as the settings' choices
 FINAL_MODELS = ("last", "best")
 MIXED_PRECISION = ("auto", "no", "bf16", "fp16")
 VAL_LOSSES = ("token_mean", "batch_mean")

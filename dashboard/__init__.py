@@ -2,10 +2,11 @@
 
 ``from dashboard import App; App("runs")`` in JupyterLab / Notebook 7, or ``adaft dashboard``
 for the same app as a Voila web page. Modules: ``state`` (event → series reducer), ``source``
-(queue + run-log tails), ``figures`` / ``panels`` / ``masks`` / ``runs_table`` / ``sweeps_view`` (with
-``sweep_rows``) / ``form`` (the views), ``trainer`` (Start / Stop: a run launched as its own process, or in a kernel thread with
-``App(..., in_process=True)``), ``app`` (the pump that ties them), ``serve`` (Voila). The page only
-reads run logs: closing or reloading it never touches a run, and any page re-attaches to it.
+(queue + run-log tails), ``figures`` / ``panels`` / ``masks`` / ``runs_table`` / ``sweeps_view``
+(with ``sweep_rows``) / ``form`` (the views), ``trainer`` (Start / Stop: a run launched as its
+own process, or in a kernel thread with ``App(..., in_process=True)``), ``app`` (the pump that
+ties them), ``serve`` (Voila). The page only reads run logs: closing or reloading it never
+touches a run, and any page re-attaches to it.
 """
 
 from __future__ import annotations

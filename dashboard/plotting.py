@@ -93,9 +93,11 @@ def resend_whole(fig) -> None:
         fig._widget_layout = fig._layout
 
 
-RESEND_AFTER = (0.0, 1.0, 3.0)  # seconds after a view attaches: a re-send that reaches the view
-# before its first render is lost (and later edits, sending only what changed, never make the
-# traces visible), so the whole figure goes again twice more
+RESEND_AFTER = (0.0, 1.0, 3.0, 6.0, 10.0, 15.0, 25.0, 40.0)  # seconds after a view attaches: a
+# re-send that reaches the view before its first render is lost (and later edits, sending only
+# what changed, never make the traces visible), so the whole figure goes again a few more times —
+# on a loaded machine the first render can take tens of seconds. Each re-send is one message of
+# at most a few hundred kB (<= 5 k points per trace).
 
 
 class ViewWatcher:
