@@ -1,0 +1,20 @@
+"""adaft for existing ``transformers.Trainer`` code: the adaptive mode, the update strategies and the
+live run log by adding three lines (see ``kit.py``)::
+
+    from adaft_core.integrations import AdaptiveKit
+    kit = AdaptiveKit(mode="adaptive", strategy="dps-dense", runs_dir="runs")
+    kit.attach(trainer)
+
+Modules: ``schedule.py`` (the ``lr_at`` scheduler and the per-epoch ``decide`` callback),
+``strategy_hooks.py`` (where the strategy hooks run in Trainer's step), ``run_log.py`` (adaft's
+run log), ``kit.py`` (the user API), ``metrics.py`` (adaft's NER scores as Trainer's ``compute_metrics``). Importing this package imports ``transformers``.
+"""
+
+from .kit import AdaptiveKit
+from .metrics import argmax_logits, ner_trainer_metrics
+from .run_log import RunLogCallback
+from .schedule import AdaptiveLR, AdaptiveScheduleCallback, ScheduleState
+from .strategy_hooks import StrategyCallback
+
+__all__ = ["AdaptiveKit", "AdaptiveLR", "AdaptiveScheduleCallback", "RunLogCallback", "ScheduleState",
+           "StrategyCallback", "argmax_logits", "ner_trainer_metrics"]

@@ -1,0 +1,143 @@
+"""adaft's run log for a ``transformers.Trainer`` run: ``<runs>/<run_id>/events.jsonl`` + ``run.json``
++ heartbeat, written as adaft's own runs write them, so ``adaft runs list`` / ``runs show`` and the
+dashboard show Trainer runs live next to adaft runs.
+
+Events (the contract of ``adaft_core/event_schema.py``): ``run_started`` (on_train_begin), ``mask``
+and ``telemetry`` (from the strategy), ``step`` (on_step_end), ``eval`` + ``decision`` after each
+validation, ``checkpoint`` (on_save), ``run_ended`` (on_train_end; ``failed`` / ``stopped`` when
+``train()`` raises — the kit wraps it). A ``STOP`` file in the run folder stops training after the
+current optimizer step, as for adaft's runs.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import time
+from pathlib import Path
+
+from transformers import TrainerCallback
+
+from ..checkpoints import atomic_write_json
+from ..events import EventEmitter, JsonlSink
+from ..liveness import Heartbeat, owner_info
+from ..modes import start_plan
+from ..results import run_versions
+from ..runs import EVENTS_FILE, STOP_FILE, claim_run_dir, new_run_id
+
+
+def _float(value):
+    return None if value is None else float(value)
+
+
+class RunLogCallback(TrainerCallback):
+    """Writes the kit's run: opened at ``on_train_begin``, closed by :meth:`end` (on every path)."""
+
+    def __init__(self, kit, sinks=()):
+        self.kit = kit
+        self.sinks = list(sinks)
+        self.emitter: EventEmitter | None = None
+        self.heartbeat: Heartbeat | None = None
+        self.evals: dict[int, dict] = {}
+        self.stop_requested = False
+
+    # ------------------------------------------------------------------ start
+    def on_train_begin(self, args, state, control, model=None, **kwargs):
+        kit = self.kit
+        if not state.is_world_process_zero:
+            return  # only rank 0 writes (the others' emits do nothing, as in adaft's engine)
+        trainer, sched = kit.trainer, kit.schedule
+        run_id = new_run_id(kit.task, sched.settings.mode, args.seed, kit.run_name)
+        kit.run_dir = claim_run_dir(kit.runs_dir, run_id, explicit_name=bool(kit.run_name))
+        self.t0 = time.time()
+        self.heartbeat = Heartbeat(kit.run_dir).start()
+        self.emitter = EventEmitter(kit.run_dir.name, [JsonlSink(kit.run_dir / EVENTS_FILE), *self.sinks])
+        self._write_run_json("running")
+        labels = list((getattr(getattr(model, "config", None), "id2label", None) or {}).values())
+        self.emitter.emit(
+            "run_started", config=kit.config(), task=kit.task, mode=sched.settings.mode, strategy=kit.strategy.name,
+            lr_plan=start_plan(sched.settings, sched.steps_per_epoch, sched.lr_max),
+            model=kit.config()["model"],
+            seed=args.seed, train_size=_size(trainer.train_dataset), val_size=_size(trainer.eval_dataset),
+            steps_per_epoch=sched.steps_per_epoch, max_epochs=sched.settings.max_epochs, labels=labels,
+            device=str(args.device), num_processes=trainer.accelerator.num_processes,
+            mixed_precision=str(trainer.accelerator.mixed_precision), metric=kit.metric, versions=run_versions(),
+            host=socket.gethostname(), pid=os.getpid())
+
+    def emit(self, name: str, **fields) -> None:
+        if self.emitter is not None:
+            self.emitter.emit(name, **fields)
+
+    # ------------------------------------------------------------------ per step
+    def on_pre_optimizer_step(self, args, state, control, optimizer=None, **kwargs):
+        self.kit.step_info["lr"] = optimizer.param_groups[0]["lr"]  # the LR this step uses
+
+    def on_step_end(self, args, state, control, **kwargs):
+        info, self.kit.step_info = self.kit.step_info, {}
+        stage = self.kit.strategy.stage(state.global_step)
+        self.emit("step", step=state.global_step, epoch=self.kit.schedule.epoch, loss=_float(info.get("loss")),
+                  lr=float(info.get("lr", 0.0)), grad_norm=_float(info.get("grad_norm")), stage=stage)
+        if self.kit.run_dir is not None and (self.kit.run_dir / STOP_FILE).exists():
+            self.stop_requested = control.should_training_stop = True
+
+    # ------------------------------------------------------------------ per validation
+    def on_decision(self, decision, metrics: dict, state) -> None:
+        """After each validation (called by the schedule callback once it decided): ``eval``,
+        ``decision`` and the strategy's ``telemetry``, as adaft's engine writes them."""
+        epoch = decision.epoch
+        clean = {k.removeprefix("eval_"): v for k, v in metrics.items()}
+        self.evals[epoch] = clean
+        self.emit("eval", epoch=epoch, step=state.global_step, split="validation", loss=_float(metrics["eval_loss"]),
+                  metric=self.kit.metric, score=_float(clean.get(self.kit.metric)), metrics=clean)
+        self.emit("decision", **vars(decision))
+        telemetry = self.kit.strategy.on_validation(epoch=epoch, step=state.global_step)
+        if telemetry:
+            self.emit("telemetry", **telemetry)
+
+    def on_save(self, args, state, control, **kwargs):
+        sched = self.kit.schedule
+        path = Path(args.output_dir) / f"checkpoint-{state.global_step}"
+        improved = bool(sched.decisions and sched.decisions[-1].improved)
+        self.emit("checkpoint", epoch=max(0, sched.epoch - 1), step=state.global_step, path=str(path),
+                  is_best=improved)
+
+    # ------------------------------------------------------------------ end
+    def on_train_end(self, args, state, control, **kwargs):
+        decisions = self.kit.schedule.decisions
+        if self.stop_requested:
+            self.end("stopped", f"stop requested after step {state.global_step}", state.global_step)
+        else:
+            early = bool(decisions and decisions[-1].early_stop)
+            self.end("early_stopped" if early else "completed", None, state.global_step)
+
+    def end(self, status: str, error: str | None, steps: int) -> None:
+        """``run_ended`` and the final ``run.json`` (once; later calls do nothing)."""
+        if self.emitter is None:
+            return
+        monitor = self.kit.schedule.monitor
+        best = monitor.best_epoch if monitor.best_epoch >= 0 else None
+        last = max(self.evals, default=None)
+        result = {"status": status, "epochs": len(self.evals), "steps": steps, "best_epoch": best,
+                  "final_model": "last" if status in ("completed", "early_stopped") else None,
+                  "val": self.evals.get(last) if last is not None else None, "test": None,
+                  "wall_time": time.time() - self.t0, "error": error}
+        self.emitter.emit("run_ended", **result, sink_failures=self.emitter.sink_failures)
+        try:
+            self._write_run_json(status, result)
+        except OSError:
+            pass  # a full disk: the log's run_ended tells the end
+        self.heartbeat.stop()
+        self.emitter.close()
+        self.emitter = None
+
+    def _write_run_json(self, status: str, result: dict | None = None) -> None:
+        data = {"run_id": self.kit.run_dir.name, "status": status, "config": self.kit.config(),
+                "started": self.t0, "owner": owner_info(), **(result or {})}
+        atomic_write_json(self.kit.run_dir / "run.json", data)
+
+
+def _size(dataset) -> int:
+    try:
+        return len(dataset)
+    except TypeError:
+        return 0
