@@ -27,14 +27,28 @@ def build_parser() -> argparse.ArgumentParser:
     add_runs_parser(sub)
     add_sweep_parsers(sub)
 
-    db = sub.add_parser("dashboard", help="serve the live dashboard (Voila) on 127.0.0.1")
+    db = sub.add_parser("dashboard", help="serve the live dashboard (Voila) on 127.0.0.1 "
+                                          "(see --token, --allow-origin, --data-root)")
     db.add_argument("--runs", default="runs", help="runs folder to show and train into (default: %(default)s)")
     db.add_argument("--port", type=int, default=8866, help="port (default: %(default)s)")
     db.add_argument("--ip", default="127.0.0.1", help="address to listen on (default: %(default)s)")
     db.add_argument("--cull-idle", type=int, default=900, metavar="SECONDS",
-                    help="shut down a page's kernel after this long idle with no page open; 0: never "
+                    help="shut down a page's kernel this long after its page was closed; 0: never "
                          "(default: %(default)s)")
+    db.add_argument("--max-kernels", type=int, default=10, metavar="N",
+                    help="most pages (kernels) open at once; 0: no bound (default: %(default)s)")
     db.add_argument("--open", action="store_true", help="open the page in a browser")
+    db.add_argument("--token", default=None,
+                    help="token a browser must give (?token=...); default: $ADAFT_DASHBOARD_TOKEN, else none on "
+                         "loopback and a generated one, printed once, on any other --ip")
+    db.add_argument("--password", action="store_true",
+                    help="ask for a password (stored as its hash) that the login page will require")
+    db.add_argument("--allow-origin", action="append", default=[], metavar="HOST|URL",
+                    help="also serve pages to this host name (repeatable; default: loopback names only), "
+                         "e.g. team.example.org or https://team.example.org")
+    db.add_argument("--data-root", action="append", default=[], metavar="DIR",
+                    help="a folder whose datasets the page may read (repeatable; default: the current "
+                         "folder and the runs folder); shipped and Hugging Face names are always allowed")
     return parser
 
 
@@ -75,7 +89,9 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "dashboard":
             from dashboard.serve import serve
 
-            return serve(args.runs, port=args.port, ip=args.ip, cull_idle=args.cull_idle, open_browser=args.open)
+            return serve(args.runs, port=args.port, ip=args.ip, cull_idle=args.cull_idle, open_browser=args.open,
+                         token=args.token, password=args.password, allow_origins=tuple(args.allow_origin),
+                         data_roots=tuple(args.data_root), max_kernels=args.max_kernels)
         return cmd_runs(args)
     except AdaftError as exc:
         print(f"adaft: error: {exc}", file=sys.stderr)

@@ -12,6 +12,7 @@ form. Start hands the validated config to the Trainer.
 
 from __future__ import annotations
 
+import dataclasses
 import html
 import json
 from pathlib import Path
@@ -21,6 +22,7 @@ import ipywidgets as W
 import traitlets
 
 from adaft_core.config import SETTINGS, TrainConfig
+from adaft_core.data_roots import check_eval_source, check_source, roots_from_env
 from adaft_core.errors import ConfigError
 from adaft_core.settings import Setting
 from adaft_core.strategy_options import OPTIONS, defaults_text, option_defaults
@@ -82,6 +84,7 @@ class RunForm:
     def __init__(self, runs_dir: Path, make_sinks: Callable[[], list], trainer: Trainer | None = None):
         self.runs_dir = Path(runs_dir)
         self.make_sinks = make_sinks
+        self.data_roots = roots_from_env()  # set by `adaft dashboard`; None: nothing restricted
         self.trainer = trainer or Trainer()
         d = TrainConfig()
         self.preset = W.Dropdown(options=PRESET_LABELS, value="defaults", description="preset",
@@ -165,7 +168,7 @@ class RunForm:
             e.value = ""
         self.message.value = ""
         try:
-            cfg = self.config().validated()
+            cfg = self.readable(self.config()).validated()
         except ConfigError as exc:
             text = str(exc)
             field = getattr(exc, "setting", None)
@@ -176,6 +179,11 @@ class RunForm:
             target.value = f"<span class='adaft-error' style='color:#dc2626'>{html.escape(text)}</span>"
             return None
         return cfg
+
+    def readable(self, cfg: TrainConfig) -> TrainConfig:
+        """``cfg`` with its data sources checked against the data roots (before anything is read)."""
+        evals = [check_eval_source(e, self.data_roots) if isinstance(e, str) else e for e in cfg.eval_data]
+        return dataclasses.replace(cfg, data=check_source(cfg.data, self.data_roots), eval_data=evals)
 
     # ------------------------------------------------------------------ actions
     def start(self) -> bool:

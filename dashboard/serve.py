@@ -1,59 +1,187 @@
-"""``adaft dashboard``: serve ``app.ipynb`` with Voila on 127.0.0.1, culling idle kernels.
+"""``adaft dashboard``: serve ``app.ipynb`` with Voila, behind a door, freeing closed pages' kernels.
 
 Each page load gets its own kernel running :class:`dashboard.App` on the runs folder (passed to
 the kernel as ``$ADAFT_RUNS_DIR``, absolute, because the kernel starts in the notebook's
-folder). Opening the page never starts training. A kernel counts as idle when it has sent
-nothing for ``cull_idle`` seconds — a live page sends updates while anything changes — and an
-idle kernel with no page connected is shut down. Runs started from a page are their own processes
-(``adaft_core.launcher``): culling or closing the page does not touch them, and the next page
-opened shows them live again.
+folder) and the data roots (``$ADAFT_DATA_ROOTS``, see :mod:`adaft_core.data_roots`). Opening
+the page never starts training. A kernel with no page connected for ``cull_idle`` seconds is
+shut down, and at most ``max_kernels`` run at once (:mod:`dashboard.kernels`). Runs started from
+a page are their own processes (``adaft_core.launcher``): culling or closing the page does not
+touch them.
+
+The door, with Jupyter server's own mechanisms (:func:`voila_config`):
+
+- on loopback the page is open to local users, as before; binding to any other address needs a
+  token (generated with :func:`secrets.token_urlsafe` and printed once in the URL, like
+  Jupyter, unless ``--token`` or ``$ADAFT_DASHBOARD_TOKEN`` gives one) or a password
+  (``--password``: asked for, stored only as its argon2 hash); an explicitly empty token there
+  is refused (:func:`check_door`);
+- every request's ``Host`` must be a loopback address or an allowed host name (``localhost``
+  and the ``--allow-origin`` names: ``allow_remote_access=False`` + ``local_hostnames``), which
+  stops DNS-rebinding pages; cross-origin requests are refused unless their origin is one of
+  the ``--allow-origin`` URLs (``allow_origin_pat``);
+- Voila itself serves no Jupyter REST API (``/api/contents``, ``/api/terminals``, the kernel
+  list) and its kernel websocket forwards only comm and info messages, never ``execute_request``.
 """
 
 from __future__ import annotations
 
 import importlib.util
+import ipaddress
 import os
+import re
+import secrets
 from pathlib import Path
+from urllib.parse import urlsplit
 
-from adaft_core.errors import AdaftError
+from adaft_core.errors import AdaftError, ConfigError
 
 NOTEBOOK = Path(__file__).with_name("app.ipynb")
 NEEDED = ("voila", "ipywidgets", "plotly", "anywidget", "ipykernel", "jupyter_server")
 DEFAULT_PORT = 8866
+TOKEN_ENV = "ADAFT_DASHBOARD_TOKEN"
+LOCAL_HOSTNAMES = ("localhost",)
+DEFAULT_MAX_KERNELS = 10
+KERNEL_MANAGER = "dashboard.kernels.PageKernelManager"
 
 
 def missing_dependencies() -> list[str]:
     return [name for name in NEEDED if importlib.util.find_spec(name) is None]
 
 
+def is_loopback(ip: str) -> bool:
+    """Whether ``ip`` (an address or ``localhost``) only listens on this machine."""
+    if ip in LOCAL_HOSTNAMES:
+        return True
+    try:
+        return ipaddress.ip_address(ip.strip("[]")).is_loopback
+    except ValueError:
+        return False  # a host name or "": it may resolve to (or mean) every interface
+
+
+def _is_ip(text: str) -> bool:
+    try:
+        ipaddress.ip_address(text.strip("[]"))
+        return True
+    except ValueError:
+        return False
+
+
+def check_door(ip: str, token: str | None, hashed_password: str = "") -> str:
+    """The token to serve with: ``token`` if given; on a non-loopback ``ip`` without a password,
+    a new random one; on loopback none. A non-loopback bind with an empty token and no password
+    is a ConfigError."""
+    if is_loopback(ip):
+        return token or ""
+    if token is None:
+        return "" if hashed_password else secrets.token_urlsafe(32)
+    if not token and not hashed_password:
+        raise ConfigError(f"adaft dashboard: listening on {ip!r} (not loopback) needs a token or a password; "
+                          "leave --token out to get a generated one, or give --password")
+    return token
+
+
+def allowed_hosts(allow_origins: tuple[str, ...] | list[str] = ()) -> tuple[list[str], list[str]]:
+    """(host names accepted in ``Host``, origins accepted cross-origin) from ``--allow-origin``
+    values: a host name (``team.example.org``) or an origin URL (``https://team.example.org``)."""
+    names, origins = list(LOCAL_HOSTNAMES), []
+    for value in allow_origins:
+        value = value.strip().rstrip("/")
+        if not value:
+            continue
+        if "://" in value:
+            parts = urlsplit(value)
+            if not parts.hostname:
+                raise ConfigError(f"--allow-origin {value!r} is not a host name or an origin URL")
+            origins.append(f"{parts.scheme}://{parts.netloc}")
+            host = parts.hostname
+        else:
+            host = value.split(":")[0] if value.count(":") == 1 else value
+        if not re.fullmatch(r"[A-Za-z0-9.\-\[\]:]+", host):
+            raise ConfigError(f"--allow-origin {value!r} is not a host name or an origin URL")
+        if not is_loopback(host) and _is_ip(host):
+            raise ConfigError(f"--allow-origin {value!r}: Jupyter's Host check accepts IP addresses only on "
+                              "loopback; give the machine's host name (DNS or /etc/hosts) instead")
+        if host not in names:
+            names.append(host)
+    return names, origins
+
+
 def voila_argv(port: int = DEFAULT_PORT, ip: str = "127.0.0.1", cull_idle: int = 900,
-               open_browser: bool = False) -> list[str]:
-    """The Voila command line (without the program name)."""
+               open_browser: bool = False, max_kernels: int = DEFAULT_MAX_KERNELS) -> list[str]:
+    """The Voila command line (without the program name); the door is in :func:`voila_config`.
+    Kernels are managed by :class:`dashboard.kernels.PageKernelManager`: culled ``cull_idle`` s
+    after their page closed (checked every ``cull_idle / 2`` s, 1 to 60), at most ``max_kernels``."""
     argv = [str(NOTEBOOK), f"--port={int(port)}", f"--Voila.ip={ip}", "--theme=light",
-            "--VoilaConfiguration.show_tracebacks=True", "--Voila.port_retries=0"]
+            "--VoilaConfiguration.show_tracebacks=True", "--Voila.port_retries=0",
+            f"--VoilaConfiguration.multi_kernel_manager_class={KERNEL_MANAGER}",
+            f"--PageKernelManager.max_kernels={max(0, int(max_kernels))}"]
     if not open_browser:
         argv.append("--no-browser")
     if cull_idle and cull_idle > 0:
         argv += [f"--MappingKernelManager.cull_idle_timeout={int(cull_idle)}",
-                 f"--MappingKernelManager.cull_interval={max(10, min(60, int(cull_idle) // 2))}"]
+                 f"--MappingKernelManager.cull_interval={max(1, min(60, int(cull_idle) // 2))}"]
     return argv
 
 
+def voila_config(token: str = "", hashed_password: str = "", allow_origins=()) -> dict:
+    """The door as traitlets config (values typed, which Voila's command line cannot do for
+    its ``tornado_settings`` dict): the token or password and the ``Host``/``Origin`` checks."""
+    names, origins = allowed_hosts(allow_origins)
+    tornado = {"allow_remote_access": False, "local_hostnames": names}
+    if origins:
+        tornado["allow_origin_pat"] = "^(" + "|".join(re.escape(o) for o in origins) + ")$"
+    config: dict = {"Voila": {"token": token, "tornado_settings": tornado}}
+    if hashed_password:
+        config["PasswordIdentityProvider"] = {"hashed_password": hashed_password}
+    return config
+
+
+def page_url(ip: str, port: int, token: str = "") -> str:
+    host = "127.0.0.1" if ip in ("", "0.0.0.0", "::") else (f"[{ip}]" if ":" in ip else ip)
+    return f"http://{host}:{port}/" + (f"?token={token}" if token else "")
+
+
+def ask_password() -> str:
+    """Ask for a password twice on the terminal; its argon2 hash (Jupyter's format)."""
+    import getpass
+
+    from jupyter_server.auth.security import passwd
+
+    first = getpass.getpass("dashboard password: ")
+    if not first or first != getpass.getpass("again: "):
+        raise ConfigError("adaft dashboard: the passwords are empty or differ")
+    return passwd(first)
+
+
 def serve(runs_dir: str | Path = "runs", port: int = DEFAULT_PORT, ip: str = "127.0.0.1",
-          cull_idle: int = 900, open_browser: bool = False) -> int:
+          cull_idle: int = 900, open_browser: bool = False, token: str | None = None,
+          password: bool = False, allow_origins=(), data_roots=(), max_kernels: int = DEFAULT_MAX_KERNELS) -> int:
     """Run the Voila server in this process until it is interrupted (Ctrl-C)."""
     missing = missing_dependencies()
     if missing:
         raise AdaftError(f"adaft dashboard needs {', '.join(missing)}: install the dashboard extra, "
                          "e.g. pip install -e '.[dashboard]' (scripts/install.sh does this)")
+    from adaft_core.data_roots import ROOTS_ENV, resolve_roots, roots_to_env
+
+    if token is None:
+        token = os.environ.get(TOKEN_ENV)
+    hashed = ask_password() if password else ""
+    token = check_door(ip, token, hashed)
+    config = voila_config(token, hashed, allow_origins)  # a bad --allow-origin stops here
     runs = Path(runs_dir).expanduser().resolve()
     runs.mkdir(parents=True, exist_ok=True)
+    roots = resolve_roots(data_roots, runs)
     os.environ["ADAFT_RUNS_DIR"] = str(runs)
-    if ip not in ("127.0.0.1", "localhost", "::1"):
-        print(f"adaft dashboard: listening on {ip}: anyone who can reach it can start runs on this machine")
-    print(f"adaft dashboard: runs folder {runs}; open http://{'127.0.0.1' if ip == '127.0.0.1' else ip}:{port}/ "
-          "(Ctrl-C stops the server)", flush=True)
+    os.environ[ROOTS_ENV] = roots_to_env(roots)
+    if not is_loopback(ip):
+        hosts = ", ".join(config["Voila"]["tornado_settings"]["local_hostnames"])
+        print(f"adaft dashboard: listening on {ip}: anyone with the {'password' if hashed else 'token'} can "
+              f"start runs on this machine; pages are served to the host names {hosts} and loopback "
+              "addresses (--allow-origin NAME adds one)")
+    print(f"adaft dashboard: runs folder {runs}; data roots {', '.join(map(str, roots))}", flush=True)
+    print(f"adaft dashboard: open {page_url(ip, port, token)} (Ctrl-C stops the server)", flush=True)
+    from traitlets.config import Config
     from voila.app import Voila
 
-    Voila.launch_instance(argv=voila_argv(port, ip, cull_idle, open_browser))
+    Voila.launch_instance(argv=voila_argv(port, ip, cull_idle, open_browser, max_kernels), config=Config(config))
     return 0

@@ -14,13 +14,17 @@ def test_voila_argv_binds_localhost_and_culls_idle_kernels():
     assert "--port=9999" in argv and "--Voila.ip=127.0.0.1" in argv and "--no-browser" in argv
     assert "--MappingKernelManager.cull_idle_timeout=600" in argv
     assert not any("cull" in a for a in serve.voila_argv(cull_idle=0))
+    assert "--MappingKernelManager.cull_interval=1" in serve.voila_argv(cull_idle=2)  # short ones for tests
+    assert f"--VoilaConfiguration.multi_kernel_manager_class={serve.KERNEL_MANAGER}" in argv
+    assert "--PageKernelManager.max_kernels=3" in serve.voila_argv(max_kernels=3)
 
 
 def test_cli_dashboard_passes_its_flags(monkeypatch, tmp_path):
     seen = {}
     monkeypatch.setattr(serve, "serve", lambda runs, **kw: seen.update(runs=runs, **kw) or 0)
     assert cli.main(["dashboard", "--runs", str(tmp_path), "--port", "8900"]) == 0
-    assert seen == {"runs": str(tmp_path), "port": 8900, "ip": "127.0.0.1", "cull_idle": 900, "open_browser": False}
+    assert seen == {"runs": str(tmp_path), "port": 8900, "ip": "127.0.0.1", "cull_idle": 900, "open_browser": False,
+                    "token": None, "password": False, "allow_origins": (), "data_roots": (), "max_kernels": 10}
 
 
 def test_missing_extra_is_a_clear_error(monkeypatch, tmp_path, capsys):

@@ -16,7 +16,6 @@ from adaft_core.errors import ConfigError
 from adaft_core.event_schema import check_stream, validate_event
 from adaft_core.runs import list_runs, read_events
 from adaft_core.tasks.ner import prepare_ner
-from adaft_core.training_setup import make_train_loader
 
 transformers = pytest.importorskip("transformers")
 from adaft_core.integrations import AdaptiveKit, argmax_logits, ner_trainer_metrics  # noqa: E402

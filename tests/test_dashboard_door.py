@@ -1,0 +1,328 @@
+"""The dashboard's door (issue 12): token on non-loopback binds, ``Host``/``Origin`` allow-list,
+no Jupyter REST API and no code execution over the kernel websocket, and data roots.
+
+The live tests start ``adaft dashboard`` like ``test_dashboard_browser`` does (a temporary runs
+folder, a free port) and talk HTTP/websocket to it; only one of them loads the page (one kernel).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import http.client
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import uuid
+from pathlib import Path
+
+import pytest
+
+from adaft_core import cli
+from adaft_core.data_roots import ROOTS_ENV, check_eval_source, check_source, resolve_roots
+from adaft_core.errors import ConfigError
+from dashboard import serve
+
+FAKE_KERNEL = "00000000-0000-0000-0000-000000000000"
+CULL_IDLE = 4  # seconds: longer than the header's refresh (2 s), which kept Jupyter's culler away
+
+
+# ------------------------------------------------------------------ the door, without a server
+def test_non_loopback_bind_needs_a_token_or_password(capsys, tmp_path):
+    assert cli.main(["dashboard", "--runs", str(tmp_path / "runs"), "--ip", "0.0.0.0", "--token", ""]) == 2
+    err = capsys.readouterr().err
+    assert "needs a token or a password" in err and err.count("\n") == 1  # one message, no traceback
+    assert not (tmp_path / "runs").exists()  # refused before anything is set up
+    generated = serve.check_door("0.0.0.0", None)
+    assert len(generated) >= 40 and generated != serve.check_door("0.0.0.0", None)  # random, long
+    assert serve.check_door("192.168.1.5", "given") == "given"
+    assert serve.check_door("0.0.0.0", "", hashed_password="argon2:x") == ""  # the password guards it
+    assert serve.check_door("127.0.0.1", None) == "" and serve.check_door("::1", "") == ""
+
+
+def test_voila_config_checks_host_and_origin():
+    config = serve.voila_config("tok", allow_origins=("team.example.org", "https://dash.example.org:8443/"))
+    tornado = config["Voila"]["tornado_settings"]
+    assert config["Voila"]["token"] == "tok" and tornado["allow_remote_access"] is False
+    assert tornado["local_hostnames"] == ["localhost", "team.example.org", "dash.example.org"]
+    assert tornado["allow_origin_pat"] == r"^(https://dash\.example\.org:8443)$"
+    assert serve.voila_config()["Voila"]["tornado_settings"] == {"allow_remote_access": False,
+                                                                   "local_hostnames": ["localhost"]}
+    with pytest.raises(ConfigError, match="allow-origin"):
+        serve.allowed_hosts(["evil.org/<script>"])
+    with pytest.raises(ConfigError, match="host name"):  # an IP Host is refused by Jupyter's check anyway
+        serve.allowed_hosts(["10.0.0.5"])
+
+
+# ------------------------------------------------------------------ data roots
+def test_a_dataset_outside_the_roots_is_refused_without_saying_whether_it_exists(tmp_path):
+    root, outside = tmp_path / "root", tmp_path / "elsewhere"
+    (root / "conll").mkdir(parents=True)
+    outside.mkdir()
+    (outside / "train.txt").write_text("SECRET-LINE not a valid line\n")
+    roots = resolve_roots([root])
+    messages = []
+    for path in (outside / "train.txt", outside / "missing.txt", root / ".." / "elsewhere"):
+        with pytest.raises(ConfigError) as info:
+            check_source(str(path), roots)
+        assert info.value.setting == "data" and "SECRET" not in str(info.value)
+        messages.append(str(info.value).replace(str(path), "PATH"))
+    assert messages[0] == messages[1] == messages[2]  # an existing and a missing path read the same
+    assert check_source("conll", roots) == str(root / "conll")  # relative to the first root, absolute
+    assert check_source(str(root / "conll"), roots) == str(root / "conll")
+    for name in ("wikigold", "hf:conll2003", "glue/rte", "super_glue/boolq"):
+        assert check_source(name, roots) == name
+    (root / "link").symlink_to(outside)  # a link out of a root does not open it
+    with pytest.raises(ConfigError):
+        check_source(str(root / "link"), roots)
+    assert check_eval_source("ood=conll@test", roots) == f"ood={root / 'conll'}@test"
+    with pytest.raises(ConfigError) as info:
+        check_eval_source(f"ood={outside}@test", roots)
+    assert info.value.setting == "eval_data"
+    assert check_source(str(outside), None) == str(outside)  # no roots set: a notebook user's own App
+
+
+def test_the_form_refuses_data_outside_the_roots_and_run_names_that_leave_the_runs_folder(monkeypatch, tmp_path):
+    pytest.importorskip("ipywidgets")
+    from dashboard.form import RunForm
+
+    root, outside = tmp_path / "root", tmp_path / "elsewhere"
+    root.mkdir()
+    outside.mkdir()
+    (outside / "secret.txt").write_text("SECRET-LINE\n")
+    monkeypatch.setenv(ROOTS_ENV, str(root))
+    form = RunForm(tmp_path / "runs", make_sinks=list)
+    for source in (str(outside / "secret.txt"), str(outside / "nothing-here")):
+        form.fields["data"].value = source
+        assert form.validate() is None
+        shown = form.errors["data"].value
+        assert "data roots" in shown and "SECRET" not in shown
+    form.fields["data"].value = "wikigold"
+    for bad in ("../escape", "/etc/x", "a/b", ".hidden"):
+        form.fields["run_name"].value = bad
+        assert form.validate() is None and "run name" in form.errors["run_name"].value
+    form.fields["run_name"].value = "ok-name_1.2"
+    assert form.validate() is not None
+
+
+# ------------------------------------------------------------------ a live server
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def start_server(tmp_path: Path, *args: str):
+    port = free_port()
+    log = open(tmp_path / f"server-{port}.log", "w")
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    proc = subprocess.Popen([sys.executable, "-m", "adaft_core.cli", "dashboard", "--runs", str(tmp_path / "runs"),
+                             "--port", str(port), *args], stdout=log, stderr=subprocess.STDOUT, env=env, cwd=tmp_path)
+    import time
+
+    deadline = time.monotonic() + 90
+    while time.monotonic() < deadline:
+        assert proc.poll() is None, (tmp_path / f"server-{port}.log").read_text()[-3000:]
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=2):
+                return proc, port, log
+        except OSError:
+            time.sleep(0.25)  # a bounded poll for the port, not a fixed wait
+    raise AssertionError("the dashboard server did not start")
+
+
+def stop_server(proc, log) -> None:
+    proc.send_signal(signal.SIGTERM)
+    try:
+        proc.wait(30)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+    log.close()
+
+
+def get(port: int, path: str, host: str | None = None, headers: dict | None = None) -> tuple[int, dict, bytes]:
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=120)
+    conn.request("GET", path, headers={"Host": host or f"127.0.0.1:{port}", **(headers or {})})
+    resp = conn.getresponse()
+    body = resp.read()
+    conn.close()
+    return resp.status, dict(resp.getheaders()), body
+
+
+@pytest.fixture(scope="module")
+def open_server(tmp_path_factory):
+    pytest.importorskip("voila")
+    tmp = tmp_path_factory.mktemp("door")
+    proc, port, log = start_server(tmp)
+    yield port, tmp
+    stop_server(proc, log)
+
+
+def test_a_foreign_host_is_refused_and_loopback_names_are_served(open_server):
+    port, _ = open_server
+    probe = f"/api/kernels/{FAKE_KERNEL}"  # a Jupyter handler that starts nothing: 404 once past the door
+    for host in (f"127.0.0.1:{port}", f"localhost:{port}", f"[::1]:{port}"):
+        assert get(port, probe, host)[0] == 404, host
+    for host in (f"evil.example.com:{port}", "attacker.test", f"10.1.2.3:{port}"):
+        assert get(port, probe, host)[0] in (400, 403), host
+
+
+def test_no_jupyter_rest_api(open_server):
+    port, _ = open_server
+    for path in ("/api/kernels", "/api/contents", "/api/terminals", "/api/sessions", "/api/contents/etc/passwd"):
+        status, headers, body = get(port, path)
+        assert status != 200 and b'"id"' not in body and b"root:" not in body, path
+        assert "/api/" not in headers.get("Location", "").replace("/voila/files/api/", ""), path
+
+
+async def _try_execute(url: str, origin: str, marker: Path) -> list[str]:
+    """Send an execute_request (writing ``marker``), then a kernel_info_request; the message types
+    received until its reply (the kernel answers shell messages in order)."""
+    from tornado.httpclient import HTTPRequest
+    from tornado.websocket import websocket_connect
+
+    ws = await websocket_connect(HTTPRequest(url, headers={"Origin": origin}))
+    session = uuid.uuid4().hex
+
+    def message(msg_type: str, content: dict) -> str:
+        header = {"msg_id": uuid.uuid4().hex, "msg_type": msg_type, "session": session, "username": "t",
+                  "date": "2026-01-01T00:00:00Z", "version": "5.3"}
+        return json.dumps({"header": header, "parent_header": {}, "metadata": {}, "content": content,
+                           "channel": "shell", "buffers": []}), header["msg_id"]
+
+    code = f"open({str(marker)!r}, 'w').write('executed')"
+    text, _ = message("execute_request", {"code": code, "silent": False, "store_history": False,
+                                          "user_expressions": {}, "allow_stdin": False, "stop_on_error": True})
+    await ws.write_message(text)
+    text, info_id = message("kernel_info_request", {})
+    await ws.write_message(text)
+    seen = []
+    while True:
+        raw = await asyncio.wait_for(ws.read_message(), 60)
+        assert raw is not None, "the kernel websocket closed"
+        msg = json.loads(raw)
+        seen.append(msg["header"]["msg_type"])
+        if msg["header"]["msg_type"] == "kernel_info_reply" and msg["parent_header"].get("msg_id") == info_id:
+            ws.close()
+            return seen
+
+
+def test_no_code_execution_over_the_kernel_websocket_and_no_foreign_origin(open_server):
+    port, tmp = open_server
+    status, _, page = get(port, "/")
+    assert status == 200
+    kernel = json.loads(page.split(b'"kernelId": ', 1)[1].split(b",", 1)[0].split(b"}", 1)[0])
+    url = f"ws://127.0.0.1:{port}/api/kernels/{kernel}/channels"
+    marker = tmp / "executed.txt"
+    seen = asyncio.run(_try_execute(url, f"http://127.0.0.1:{port}", marker))
+    assert "execute_reply" not in seen and "execute_input" not in seen and not marker.exists()
+    # a page on another site cannot open the page kernel's websocket (Origin is not this host)
+    from tornado.websocket import WebSocketError
+    from tornado.httpclient import HTTPClientError
+
+    with pytest.raises((HTTPClientError, WebSocketError)) as info:
+        asyncio.run(_try_execute(url, "http://evil.example.com", marker))
+    assert getattr(info.value, "code", 403) == 403
+
+
+def test_a_token_guards_the_server(tmp_path):
+    pytest.importorskip("voila")
+    proc, port, log = start_server(tmp_path, "--token", "sekret-token", "--allow-origin", "team.example.org")
+    try:
+        probe = f"/api/kernels/{FAKE_KERNEL}"
+        assert get(port, probe)[0] == 403  # no token
+        assert get(port, probe + "?token=wrong")[0] == 403
+        assert get(port, probe + "?token=sekret-token")[0] == 404  # past the door
+        assert get(port, probe, headers={"Authorization": "token sekret-token"})[0] == 404
+        assert get(port, probe + "?token=sekret-token", host=f"team.example.org:{port}")[0] == 404
+        assert get(port, probe + "?token=sekret-token", host=f"evil.example.com:{port}")[0] in (400, 403)
+    finally:
+        stop_server(proc, log)
+    printed = (tmp_path / f"server-{port}.log").read_text()
+    assert f"http://127.0.0.1:{port}/?token=sekret-token" in printed
+
+
+# ------------------------------------------------------------------ kernels are freed and bounded
+def test_cull_due_counts_from_when_no_page_is_connected():
+    from dashboard.kernels import cull_due
+
+    assert cull_due(1, False, 5.0, 100.0, 10) == (False, None)  # a page is open: kept, count restarts
+    assert cull_due(0, True, 5.0, 100.0, 10) == (False, None)  # busy (rendering a page request)
+    assert cull_due(0, False, None, 100.0, 10) == (False, 100.0)  # just became unwatched
+    assert cull_due(0, False, 100.0, 109.0, 10) == (False, 100.0)
+    assert cull_due(0, False, 100.0, 110.0, 10) == (True, 100.0)  # whatever it sent meanwhile
+
+
+def kernel_count(server_pid: int) -> int:
+    """Kernel processes the server started (its children running ipykernel)."""
+    count = 0
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+            cmdline = (entry / "cmdline").read_bytes()
+        except OSError:
+            continue
+        if int(stat.rsplit(")", 1)[1].split()[1]) == server_pid and b"ipykernel" in cmdline:
+            count += 1
+    return count
+
+
+def poll(predicate, timeout: float, what: str):
+    import time
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return
+        time.sleep(0.2)  # a bounded poll of the process table, not a fixed wait
+    raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}")
+
+
+def page_kernel(port: int) -> str:
+    status, _, page = get(port, "/")
+    assert status == 200, page[:500]
+    return json.loads(page.split(b'"kernelId": ', 1)[1].split(b",", 1)[0].split(b"}", 1)[0])
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="counts kernel processes in /proc")
+def test_closed_pages_kernels_are_freed_and_their_number_is_bounded(tmp_path):
+    pytest.importorskip("voila")
+    from tornado.httpclient import HTTPRequest
+    from tornado.websocket import websocket_connect
+
+    proc, port, log = start_server(tmp_path, "--cull-idle", str(CULL_IDLE), "--max-kernels", "1")
+    try:
+        async def connect():
+            kernel = page_kernel(port)
+            url = f"ws://127.0.0.1:{port}/api/kernels/{kernel}/channels"
+            return await websocket_connect(HTTPRequest(url, headers={"Origin": f"http://127.0.0.1:{port}"}))
+
+        async def open_and_close_page():
+            ws = await connect()
+            await asyncio.wait_for(ws.read_message(), 30)  # the live page talks (status, widget updates)
+            ws.close()
+
+        assert kernel_count(proc.pid) == 0  # the baseline: no page, no kernel
+        for _ in range(5):  # a page loaded, connected and closed: freed within the cull interval
+            asyncio.run(open_and_close_page())
+            poll(lambda: kernel_count(proc.pid) == 0, 30, "the closed page's kernel to be culled")
+
+        async def held_page():
+            ws = await connect()
+            await asyncio.sleep(CULL_IDLE + 2)  # two cull intervals past the idle timeout: an open page is kept
+            alive = kernel_count(proc.pid)
+            status, _, body = await asyncio.get_running_loop().run_in_executor(None, get, port, "/")
+            ws.close()
+            return alive, status, body
+
+        alive, status, body = asyncio.run(held_page())
+        assert alive == 1
+        assert status == 503 and b"max-kernels" in body  # the bound, said on the page
+        poll(lambda: kernel_count(proc.pid) == 0, 30, "the page's kernel to be culled once closed")
+        page_kernel(port)  # room again
+    finally:
+        stop_server(proc, log)
