@@ -14,7 +14,8 @@ import ipywidgets as W
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from .plotting import MAX_POINTS, PALETTE, STAGE_COLORS, Smoother, ViewWatcher, downsample, phase_color
+from .plotting import (MAX_POINTS, PALETTE, STAGE_COLORS, Smoother, ViewWatcher, downsample, phase_color,
+                       resend_visibility)
 from .state import RunState
 
 SLOTS = 6
@@ -115,6 +116,7 @@ class CurvesView:
             layout.xaxis3.title.text = "epoch (training progress)" if by_epoch else "optimizer step"
             metrics = sorted({r.metric for r in runs}) or ["metric"]
             layout.yaxis4.title.text = "val " + "/".join(metrics)
+        resend_visibility(self.fig)  # a view that rendered late still gets the traces shown
         self.smoother.forget({r.run_id for r in runs})
         self._drawn = key
         return True

@@ -93,6 +93,16 @@ def resend_whole(fig) -> None:
         fig._widget_layout = fig._layout
 
 
+def resend_visibility(fig) -> None:
+    """Send every trace's ``visible`` again, as one small restyle. Plotly sends only what changed,
+    so a view that rendered after a trace was made visible would keep it hidden for good; sent
+    with every redraw, the next redraw after a late first render shows what the model holds."""
+    try:
+        fig._send_restyle_msg({"visible": [t.visible for t in fig.data]}, trace_indexes=list(range(len(fig.data))))
+    except AttributeError:  # a plain go.Figure (tests) or a plotly without the private message
+        pass
+
+
 RESEND_AFTER = (0.0, 1.0, 3.0, 6.0, 10.0, 15.0, 25.0, 40.0)  # seconds after a view attaches: a
 # re-send that reaches the view before its first render is lost (and later edits, sending only
 # what changed, never make the traces visible), so the whole figure goes again a few more times —
