@@ -14,15 +14,13 @@ Waits are bounded polls of the page state, never fixed sleeps.
 from __future__ import annotations
 
 import json
+from functools import partial
 import os
-import signal
-import socket
-import subprocess
-import sys
-import time
 from pathlib import Path
 
 import pytest
+from dashboard_server import start_dashboard, stop_dashboard
+from polling import wait_for
 
 pytest.importorskip("voila")
 playwright = pytest.importorskip("playwright.sync_api")
@@ -50,53 +48,20 @@ def logged(run_dir) -> tuple[int, bool]:
     return kinds.count("step"), "run_ended" in kinds
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def wait_until(predicate, timeout: float, what: str, every: float = 0.25):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(every)  # a bounded poll of the page, not a fixed wait
-    raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}")
+wait_until = partial(wait_for, every=0.25)  # a bounded poll of the page, not a fixed wait
 
 
 @pytest.fixture
 def server(tmp_path, tmp_path_factory):
-    runs, port = tmp_path / "runs", free_port()
+    runs = tmp_path / "runs"
     # one torch thread in the runs the page launches (they inherit it): Chromium, the server and the
     # test share 2 CPUs in CI, and an oversubscribed CPU makes a 20 s demo take minutes
-    env = {"OMP_NUM_THREADS": "1", **os.environ,
-           "ADAFT_CACHE_DIR": str(tmp_path_factory.getbasetemp() / "adaft-cache")}
-    log = open(tmp_path / "server.log", "w")
-    proc = subprocess.Popen([sys.executable, "-m", "adaft_core.cli", "dashboard", "--runs", str(runs),
-                             "--port", str(port)], stdout=log, stderr=subprocess.STDOUT, env=env, cwd=tmp_path)
-    url = f"http://127.0.0.1:{port}/"
-
-    def up():
-        if proc.poll() is not None:
-            raise AssertionError(f"adaft dashboard exited: {(tmp_path / 'server.log').read_text()[-3000:]}")
-        try:  # the port accepts connections: the server is up (a page request would start a kernel)
-            with socket.create_connection(("127.0.0.1", port), timeout=2):
-                return True
-        except OSError:
-            return False
-
+    proc, port, log = start_dashboard(tmp_path, runs,
+                                      env={"ADAFT_CACHE_DIR": str(tmp_path_factory.getbasetemp() / "adaft-cache")})
     try:
-        wait_until(up, 90, "the Voila server")
-        yield url, runs
+        yield f"http://127.0.0.1:{port}/", runs
     finally:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-        log.close()
+        stop_dashboard(proc, log)
 
 
 def test_dashboard_in_a_browser(server):

@@ -10,15 +10,11 @@ from __future__ import annotations
 import asyncio
 import http.client
 import json
-import os
-import signal
-import socket
-import subprocess
-import sys
 import uuid
 from pathlib import Path
 
 import pytest
+from dashboard_server import start_dashboard, stop_dashboard
 
 from adaft_core import cli
 from adaft_core.data_roots import ROOTS_ENV, check_eval_source, check_source, resolve_roots
@@ -108,38 +104,8 @@ def test_the_form_refuses_data_outside_the_roots_and_run_names_that_leave_the_ru
 
 
 # ------------------------------------------------------------------ a live server
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def start_server(tmp_path: Path, *args: str):
-    port = free_port()
-    log = open(tmp_path / f"server-{port}.log", "w")
-    env = {**os.environ, "OMP_NUM_THREADS": "1"}
-    proc = subprocess.Popen([sys.executable, "-m", "adaft_core.cli", "dashboard", "--runs", str(tmp_path / "runs"),
-                             "--port", str(port), *args], stdout=log, stderr=subprocess.STDOUT, env=env, cwd=tmp_path)
-    import time
-
-    deadline = time.monotonic() + 90
-    while time.monotonic() < deadline:
-        assert proc.poll() is None, (tmp_path / f"server-{port}.log").read_text()[-3000:]
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=2):
-                return proc, port, log
-        except OSError:
-            time.sleep(0.25)  # a bounded poll for the port, not a fixed wait
-    raise AssertionError("the dashboard server did not start")
-
-
-def stop_server(proc, log) -> None:
-    proc.send_signal(signal.SIGTERM)
-    try:
-        proc.wait(30)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-    log.close()
+    return start_dashboard(tmp_path, tmp_path / "runs", *args)
 
 
 def get(port: int, path: str, host: str | None = None, headers: dict | None = None) -> tuple[int, dict, bytes]:
@@ -157,7 +123,7 @@ def open_server(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("door")
     proc, port, log = start_server(tmp)
     yield port, tmp
-    stop_server(proc, log)
+    stop_dashboard(proc, log)
 
 
 def test_a_foreign_host_is_refused_and_loopback_names_are_served(open_server):
@@ -239,7 +205,7 @@ def test_a_token_guards_the_server(tmp_path):
         assert get(port, probe + "?token=sekret-token", host=f"team.example.org:{port}")[0] == 404
         assert get(port, probe + "?token=sekret-token", host=f"evil.example.com:{port}")[0] in (400, 403)
     finally:
-        stop_server(proc, log)
+        stop_dashboard(proc, log)
     printed = (tmp_path / f"server-{port}.log").read_text()
     assert f"http://127.0.0.1:{port}/?token=sekret-token" in printed
 
@@ -325,4 +291,4 @@ def test_closed_pages_kernels_are_freed_and_their_number_is_bounded(tmp_path):
         poll(lambda: kernel_count(proc.pid) == 0, 30, "the page's kernel to be culled once closed")
         page_kernel(port)  # room again
     finally:
-        stop_server(proc, log)
+        stop_dashboard(proc, log)

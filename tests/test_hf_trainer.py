@@ -227,7 +227,7 @@ def test_a_stop_file_stops_the_trainer_run_after_the_current_step(tiny_model_dir
 
     def asking(model, inputs, *a, **kw):
         if trainer.state.global_step == 2:
-            request_stop(kit.run_dir)  # as `adaft runs stop` / the dashboard's Stop button do
+            request_stop(kit.run_dir)  # as the dashboard's Stop button does
         return real(model, inputs, *a, **kw)
 
     trainer.compute_loss = asking
