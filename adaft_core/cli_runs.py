@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 import time
 
+from .display import epoch_label
+
 
 def add_runs_parser(sub) -> None:
     """Add ``runs list`` / ``runs show`` to the ``adaft`` sub-command parsers."""
@@ -90,7 +92,7 @@ def cmd_runs_show(args) -> int:
     if s.owner and s.status in ("running", "starting", "interrupted"):
         print(f"owner: process {s.owner.get('pid')} on {s.owner.get('host')}")
     print(f"status {s.status}, task {s.task or '-'}, mode {s.mode or '-'}, strategy {s.strategy or '-'}, "
-          f"epochs {_fmt(s.epochs, 'd')}, best epoch {_fmt(s.best_epoch, 'd')}, val {s.metric} "
+          f"epochs {_fmt(s.epochs, 'd')}, best epoch {_fmt(epoch_label(s.best_epoch), 'd')}, val {s.metric} "
           f"{_fmt(s.val_score)}, test {s.metric} {_fmt(s.test_score)}")
     log = read_log(path / EVENTS_FILE)
     schema = _schema_problem(log)
@@ -99,10 +101,10 @@ def cmd_runs_show(args) -> int:
     for ev in log.events:
         kind = ev["event"]
         if kind == "decision":
-            print(f"  epoch {ev.get('epoch', '?'):>3}  {ev.get('phase', '?'):<8} {ev.get('action', '?'):<8} "
+            print(f"  epoch {epoch_label(ev.get('epoch', '?')):>3}  {ev.get('phase', '?'):<8} {ev.get('action', '?'):<8} "
                   f"{ev.get('reason', '')}")
         elif kind == "resumed":
-            print(f"  resumed at step {ev.get('step')} (epoch {ev.get('epoch')}) by process {ev.get('pid')} "
+            print(f"  resumed at step {ev.get('step')} (epoch {epoch_label(ev.get('epoch'))}) by process {ev.get('pid')} "
                   f"on {ev.get('host')}")
         elif kind == "run_ended":
             if ev.get("error"):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 
+from .display import epoch_label
 from .events import Event
 
 
@@ -28,7 +29,7 @@ class ConsoleSink:
 
         self._close_bar()
         if self.bar_enabled:
-            self.bar = tqdm(total=self.steps_per_epoch, desc=f"epoch {epoch + 1}/{self.max_epochs}",
+            self.bar = tqdm(total=self.steps_per_epoch, desc=f"epoch {epoch_label(epoch)}/{self.max_epochs}",
                             unit="step", file=self.file, leave=False, dynamic_ncols=True)
 
     def _close_bar(self) -> None:
@@ -56,7 +57,7 @@ class ConsoleSink:
         elif kind == "resumed":
             self.steps_per_epoch, self.max_epochs = e["steps_per_epoch"], e["max_epochs"]
             self.metric = e.get("metric") or self.metric
-            self._write(f"adaft run {e['run_id']}: resumed after step {e['step']}, in epoch {e['epoch'] + 1}, "
+            self._write(f"adaft run {e['run_id']}: resumed after step {e['step']}, in epoch {epoch_label(e['epoch'])}, "
                         f"from {e.get('checkpoint') or 'the start (no checkpoint yet)'}")
         elif kind == "step":
             if self.bar is None:
@@ -70,7 +71,7 @@ class ConsoleSink:
             score_txt = f"{e['metric']} {score:.4f}" if isinstance(score, (int, float)) else ""
             loss = e.get("loss")
             loss_txt = f"loss {loss:.4f} " if isinstance(loss, (int, float)) else ""
-            self._write(f"epoch {e['epoch']} {e['split']}: {loss_txt}{score_txt}".rstrip())
+            self._write(f"epoch {epoch_label(e['epoch'])} {e['split']}: {loss_txt}{score_txt}".rstrip())
         elif kind == "decision":
             self._write(f"  -> {e['action']}: {e['reason']}")
         elif kind == "run_ended":

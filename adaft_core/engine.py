@@ -41,6 +41,7 @@ from .liveness import Heartbeat, owner_info
 from .strategies import make_strategy
 from .tasks.base import get_task
 from .checkpoints import atomic_write_json, check_output_dir, existing_dir, output_error, save_model_dir
+from .display import epoch_label
 from .errors import OutputError
 from .train_state import (capture_rng, load_weights, monitor_from_dict, monitor_to_dict,
                           read_state, reopen_log, restore_rng, write_state)
@@ -197,7 +198,7 @@ class _Run:
                 # -- stop signal, checked between optimizer steps (agreed by every rank)
                 if self._any_rank(self._stop_requested()):
                     self._checkpoint(epoch, batches_done=group_start)  # so that resume continues here
-                    return "stopped", f"stop requested during epoch {epoch} after step {self.step}"
+                    return "stopped", f"stop requested during epoch {epoch_label(epoch)} after step {self.step}"
                 step = self.step + 1
                 self.strategy.before_step(step)
                 # -- data, forward, backward (gradient accumulation over `group` micro-batches)

@@ -11,6 +11,12 @@ continued by a resume) and ``time`` (Unix seconds). Types are JSON types: ``int`
 as null). A ``required`` field is present in every event of its kind written by that version or
 later (possibly null where its types allow null); an optional one may be absent.
 
+Epochs in events are 0-based (``epoch`` 0 is the first epoch; so are ``best_epoch`` and the
+epochs named in field values); the views add 1 for people (``adaft_core/display.py``,
+``epoch_label``): the console, ``adaft runs show`` and the dashboard say "epoch 1" for ``epoch`` 0.
+Texts meant to be read as they are (a decision's ``reason``, ``run_ended``'s ``error``) already
+count from 1.
+
 :func:`validate_event` lists what is wrong with one event; :func:`check_stream` with a whole
 run log. Torch-free: importing this module imports nothing heavy.
 """

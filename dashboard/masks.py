@@ -125,12 +125,14 @@ def _heatmap(**kw) -> go.Heatmap:
 
 class MasksView:
     def __init__(self):
-        self.run_a = W.Dropdown(options=[], description="run A")
-        self.run_b = W.Dropdown(options=[("none", "")], value="", description="run B")
-        self.selection = W.IntSlider(value=0, min=0, max=0, description="selection", continuous_update=False)
+        wide = dict(style={"description_width": "initial"}, layout=W.Layout(width="360px"))  # whole run ids
+        self.run_a = W.Dropdown(options=[], description="run A", **wide)
+        self.run_b = W.Dropdown(options=[("none", "")], value="", description="run B", **wide)
+        # counted from 1, like "selection k of n" beside it
+        self.selection = W.IntSlider(value=1, min=1, max=1, description="selection", continuous_update=False)
         self.follow = W.Checkbox(value=True, description="follow latest", indent=False)
         self.module = W.Dropdown(options=[], description="matrix", layout=W.Layout(width="520px"))
-        self.use_saved = W.Checkbox(value=False, indent=False,
+        self.use_saved = W.Checkbox(value=False, indent=False, layout=W.Layout(width="auto"),
                                     description="read saved mask files (per neuron, A-vs-B overlap)")
         self.info = W.HTML(NO_MASKS)
         main = make_subplots(rows=1, cols=2, subplot_titles=("kept fraction", "overlap with previous selection"),
@@ -183,9 +185,9 @@ class MasksView:
             self.run_b.value = b
         a = self.runs.get(self.run_a.value)
         if a is not None:
-            last = len(a.masks) - 1
+            last = max(len(a.masks), 1)
             if self.selection.max != last:
-                self.selection.max = max(last, 0)
+                self.selection.max = last
             if self.follow.value and self.selection.value != last:
                 self.selection.value = last
         key = (tuple((r, self.runs[r].version) for r in ids), self.run_a.value, self.run_b.value,
@@ -200,8 +202,9 @@ class MasksView:
         if a is None:
             self.info.value = NO_MASKS
             return
-        ev = a.masks[min(self.selection.value, len(a.masks) - 1)]
-        self.info.value = (f"selection {self.selection.value + 1} of {len(a.masks)} · step {ev.get('step')} · "
+        k = min(max(self.selection.value, 1), len(a.masks))  # 1-based, as shown
+        ev = a.masks[k - 1]
+        self.info.value = (f"selection {k} of {len(a.masks)} · step {ev.get('step')} · "
                            f"stage {ev.get('stage') or '–'} · {ev.get('strategy', '')} · keep fraction "
                            f"{fmt(ev.get('keep_fraction'), '.2f')} · kept overall {fmt(ev.get('kept_total'), '.3f')}")
         kept, overlap = mask_grid(ev, "kept"), mask_grid(ev, "overlap_prev")

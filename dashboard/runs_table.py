@@ -21,6 +21,7 @@ from typing import Any, Callable
 
 import ipywidgets as W
 
+from adaft_core.display import epoch_label
 from adaft_core.runs import RESUMABLE, request_stop
 
 from .panels import status_badge
@@ -33,6 +34,17 @@ COLUMNS = ("name", "status", "task", "mode", "strategy", "model", "seed", "train
 SHOWN = (("name", "name"), ("status", "status"), ("mode", "mode"), ("strategy", "strategy"),
          ("epochs", "epochs"), ("best_epoch", "best"), ("best_val_score", "best val"),
          ("final_val_score", "final val"), ("test_score", "test"), ("wall_time", "time"), ("note", "note"))
+HEADER_TIPS = {  # what a column means, as the header's tooltip
+    "status": "completed / early_stopped: ended normally; stopped: by a person; failed: an error; "
+              "interrupted: its process is gone",
+    "epochs": "epochs validated", "best": "the epoch with the lowest validation loss (counted from 1)",
+    "best val": "validation score at the best epoch (lowest validation loss)",
+    "final val": "validation score of the final model (final_model: the last epoch's, or the best epoch's)",
+    "test": "test score of the final model", "time": "wall time",
+}
+TABLE_NOTE = ("<b>best val</b>: the validation score at the epoch with the lowest validation loss (<b>best</b>); "
+              "<b>final val</b>: the score of the model the run kept (its <code>final_model</code>: the last "
+              "epoch's by default), which <b>test</b> also scores.")
 EPOCH_COLUMNS = ("name", "epoch", "step", "val_loss", "metric", "score", "phase", "action", "reason")
 
 
@@ -67,7 +79,11 @@ def epoch_rows(runs: list[RunState]) -> list[dict[str, Any]]:
     return out
 
 
+EPOCH_NUMBERS = ("epoch", "best_epoch")  # 0-based in the records (as in the events), 1-based when shown
+
+
 def to_csv(records: list[dict[str, Any]], columns=COLUMNS) -> str:
+    """The records as CSV, epochs counted from 1 as on the page (``epoch_label``)."""
     buf = io.StringIO()
     writer = csv.DictWriter(buf, fieldnames=list(columns), extrasaction="ignore", lineterminator="\n")
     writer.writeheader()
@@ -75,6 +91,9 @@ def to_csv(records: list[dict[str, Any]], columns=COLUMNS) -> str:
         rec = dict(rec)
         if isinstance(rec.get("started"), (int, float)):
             rec["started"] = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(rec["started"]))
+        for key in EPOCH_NUMBERS:
+            if key in rec:
+                rec[key] = epoch_label(rec[key])
         writer.writerow({k: ("" if rec.get(k) is None else rec.get(k)) for k in columns})
     return buf.getvalue()
 
@@ -84,6 +103,8 @@ def _cell(key: str, value: Any) -> str:
         return status_badge(str(value))
     if key == "wall_time":
         return "–" if value is None else f"{value:.0f} s"
+    if key == "best_epoch":
+        value = epoch_label(value)
     if key in ("best_val_score", "final_val_score", "test_score"):
         return fmt(value)
     if key == "note":
@@ -94,14 +115,16 @@ def _cell(key: str, value: Any) -> str:
 def table_html(records: list[dict[str, Any]], selected: set[str]) -> str:
     if not records:
         return "<i>No runs yet in this runs folder.</i>"
-    head = "".join(f"<th style='text-align:left;padding:2px 8px'>{label}</th>" for _, label in SHOWN)
+    head = "".join(f"<th style='text-align:left;padding:2px 8px' title='{html.escape(HEADER_TIPS.get(label, label))}'>"
+                   f"{label}</th>" for _, label in SHOWN)
     body = []
     for rec in records:
         bg = "#eef2ff" if rec["name"] in selected else "transparent"
         cells = "".join(f"<td style='padding:2px 8px'>{_cell(k, rec.get(k))}</td>" for k, _ in SHOWN)
         body.append(f"<tr class='adaft-run' data-run='{html.escape(rec['name'])}' style='background:{bg}'>{cells}</tr>")
     return (f"<table class='adaft-runs' style='border-collapse:collapse;font-size:13px'><tr>{head}</tr>"
-            + "".join(body) + "</table>")
+            + "".join(body) + "</table>"
+            + f"<div class='adaft-runs-note' style='font-size:12px;color:#6b7280;margin:4px 8px'>{TABLE_NOTE}</div>")
 
 
 def download_link(text: str, filename: str, label: str) -> str:
@@ -119,17 +142,21 @@ class RunsTable:
         self.on_resume = on_resume
         self.table = W.HTML()
         self.select = W.SelectMultiple(options=[], rows=8, description="overlay",
-                                       layout=W.Layout(width="520px"))
-        self.export = W.Button(description="Export selection to CSV", icon="download")
-        self.stop_selected = W.Button(description="Stop selected (STOP file)", icon="stop")
-        self.resume_selected = W.Button(description="Resume selected", icon="play",
+                                       style={"description_width": "initial"},
+                                       layout=W.Layout(width="95%", max_width="640px"))
+        whole = W.Layout(width="auto")  # a button as wide as its label (no "Stop selected (S…")
+        self.export = W.Button(description="Export selection to CSV", icon="download", layout=whole)
+        self.stop_selected = W.Button(description="Stop selected (STOP file)", icon="stop", layout=whole,
+                                      tooltip="ask the selected running runs to stop after their current step")
+        self.resume_selected = W.Button(description="Resume selected", icon="play", layout=whole,
                                         tooltip="continue interrupted, stopped or failed runs from their last checkpoint")
         self.message = W.HTML()
         self.export.on_click(lambda _b: self.export_csv())
         self.stop_selected.on_click(lambda _b: self.request_stop())
         self.resume_selected.on_click(lambda _b: self.request_resume())
         self.widget = W.VBox([self.table, self.select,
-                              W.HBox([self.export, self.stop_selected, self.resume_selected]), self.message])
+                              W.HBox([self.export, self.stop_selected, self.resume_selected],
+                                     layout=W.Layout(flex_flow="row wrap")), self.message])
         self.records: list[dict[str, Any]] = []
         self._runs: list[RunState] = []
         self._drawn: tuple | None = None

@@ -18,6 +18,7 @@ from typing import Any, Iterable
 
 import numpy as np
 
+from adaft_core.display import epoch_label
 from adaft_core.modes.plan import plan_text
 
 from .series import Series, to_float
@@ -141,6 +142,21 @@ class RunState:
     def n_steps(self) -> int:
         return self.series["step"].n
 
+    def current_epoch(self) -> int | None:
+        """The 0-based epoch of the last step seen (else of the last validation); None before any."""
+        if self.n_steps:
+            return int(self.series["epoch"].view[-1])
+        return max(self.evals) if self.evals else None
+
+    def progress_text(self) -> str:
+        """The progress line, e.g. ``epoch 3/30 · step 45`` (epochs counted from 1, as everywhere
+        a person reads them); '' before the first step."""
+        epoch = self.current_epoch()
+        if epoch is None:
+            return ""
+        cap = self.started.get("max_epochs") or self.config.get("max_epochs")
+        return f"epoch {epoch_label(epoch)}{f'/{cap}' if cap else ''} · step {self.n_steps}"
+
     def eval_arrays(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """(epoch, step, val loss, headline score), by epoch."""
         epochs = sorted(self.evals)
@@ -159,7 +175,7 @@ class RunState:
         out = []
         best = self.best_epoch()
         if best is not None:
-            out.append(self._marker("best", best, f"best epoch {best}"))
+            out.append(self._marker("best", best, f"best epoch {epoch_label(best)}"))
         for d in self.decisions:
             if d.get("action") in ("cooldown", "restart", "stop"):
                 out.append(self._marker(d["action"], int(d["epoch"]), d.get("reason", "")))
@@ -238,7 +254,7 @@ class RunState:
 
     def decision_lines(self) -> list[str]:
         """One readable line per epoch: what was decided and why."""
-        return [f"epoch {d['epoch']} ({d.get('phase', '?')}): {d.get('reason', d.get('action', ''))}"
+        return [f"epoch {epoch_label(d['epoch'])} ({d.get('phase', '?')}): {d.get('reason', d.get('action', ''))}"
                 for d in self.decisions]
 
     def summary(self) -> dict[str, Any]:

@@ -20,6 +20,7 @@ import itertools
 import math
 from typing import Any
 
+from adaft_core.display import epoch_label
 from adaft_core.sweep.aggregate import STAT_COLUMNS, aggregate
 from adaft_core.sweep.manifest import DONE, Manifest, Point
 
@@ -51,7 +52,7 @@ def _from_run(point: Point, run: RunState) -> dict[str, Any]:
                wall_time=ended.get("wall_time"))
     if run.live:
         steps = run.series["epoch"].view
-        row.update(status="running", epoch=int(steps[-1]) + 1 if len(steps) else len(run.evals) + 1)
+        row.update(status="running", epoch=epoch_label(int(steps[-1]) if len(steps) else len(run.evals)))
         return row
     row["epochs"] = ended.get("epochs", len(run.evals))
     if run.status in DONE:

@@ -45,7 +45,7 @@ def synthetic_run(run_id: str, val_losses, *, spe: int = 4, settings: ModeSettin
             if step == stop_at_step:
                 emit("run_ended", status="stopped", epochs=epoch, steps=step, best_epoch=state.best_epoch
                      if state.best_epoch >= 0 else None, final_model=None, val=None, test=None, wall_time=3.0,
-                     error=f"stop requested during epoch {epoch} after step {step}")
+                     error=f"stop requested during epoch {epoch + 1} after step {step}")  # as the engine says it
                 return events
         emit("eval", epoch=epoch, step=step, split="validation", loss=value, metric="f1", score=1 - value,
              metrics={"loss": value, "f1": 1 - value})

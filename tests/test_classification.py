@@ -386,5 +386,5 @@ def test_console_prints_the_headline_metric():
                                                       eval_data={"two": {"accuracy": 0.75}})))
     text = out.getvalue()
     assert "10 train / 5 validation examples" in text and "2 train" in text and "176 test" in text
-    assert "epoch 0 eval:two: accuracy 0.7500" in text
+    assert "epoch 1 eval:two: accuracy 0.7500" in text  # the event's epoch 0, counted from 1
     assert "val accuracy 0.5000, test accuracy 0.2500, eval:two accuracy 0.7500" in text

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from tiny import make_sentences, write_conll
 
@@ -73,13 +75,52 @@ def test_missing_model_folder(tmp_path, conll_dir, capsys):
     assert not (tmp_path / "r").exists()
 
 
+def test_unknown_model_offline_fails_fast_and_writes_nothing(tmp_path, conll_dir, capsys, monkeypatch):
+    """Neither shipped, a folder nor cached, with the hub switched off: one message naming what was
+    tried, at once (not the loaders' ~50 s of retries), before any run folder exists."""
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    out = tmp_path / "r"
+    assert main(["train", "--model", "no-such-org/no-such-model", "--data", conll_dir, "--output-dir", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert "model 'no-such-org/no-such-model' is not a shipped model (minilm, minilm-2l)" in err, err
+    assert "not an existing folder and not in the local Hugging Face cache" in err
+    assert "HF_HUB_OFFLINE is set" in err and "Traceback" not in err
+    assert not out.exists()  # no runs folder, no run folder
+
+
+def test_hub_checked_once_with_a_short_timeout(monkeypatch):
+    """Online, a hub id not in the cache is asked about once, with a short timeout (no network here:
+    the answer is faked); an unreachable hub is said at once."""
+    import huggingface_hub
+
+    from adaft_core import models
+    from adaft_core.errors import ConfigError
+
+    monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
+    monkeypatch.delenv("TRANSFORMERS_OFFLINE", raising=False)
+    asked = []
+
+    def unreachable(name, timeout):
+        asked.append((name, timeout))
+        raise ConnectionError("no route to host")
+
+    monkeypatch.setattr(huggingface_hub, "model_info", unreachable)
+    with pytest.raises(ConfigError, match="could not be reached within 5 s"):
+        models.resolve_model("some-org/some-model")
+    assert asked == [("some-org/some-model", models.HUB_TIMEOUT)]
+
+
 def test_train_then_runs_list_and_show(tiny_model_dir, conll_dir, tmp_path, capsys):
     out = str(tmp_path / "runs")
     rc = main(["train", "--model", tiny_model_dir, "--data", conll_dir, "--mode", "adaptive",
                "--max-epochs", "3", "--lr", "1e-3", "--output-dir", out, "--run-name", "demo",
                "--no-progress"])
     assert rc == 0
-    assert "run folder" in capsys.readouterr().out
+    trained = capsys.readouterr()
+    assert "run folder" in trained.out
+    # epochs are counted from 1 wherever a person reads them (the events keep 0-based fields)
+    console = trained.out + trained.err
+    assert "epoch 1 validation" in console and "epoch 3 validation" in console and "epoch 0 " not in console
     assert main(["runs", "list", "--runs", out]) == 0
     table = capsys.readouterr().out.splitlines()
     assert table[0].split()[:5] == ["name", "status", "mode", "strategy", "epochs"]
@@ -87,6 +128,7 @@ def test_train_then_runs_list_and_show(tiny_model_dir, conll_dir, tmp_path, caps
     assert main(["runs", "show", "dem", "--runs", out]) == 0
     shown = capsys.readouterr().out
     assert "status completed" in shown and "reached max_epochs = 3" in shown
+    assert re.findall(r"^  epoch +(\d+) ", shown, flags=re.M) == ["1", "2", "3"], shown
     # the same name again is refused before training
     assert main(["train", "--model", tiny_model_dir, "--data", conll_dir, "--output-dir", out,
                  "--run-name", "demo"]) == 2

@@ -72,6 +72,11 @@ def test_demo_preset_trains_to_an_early_stop_from_the_form(app):
     assert "stop, 3 epochs without improvement" in app.decisions.widget.value
     assert app.table.selected == [trainer.run_id]  # the run started here is followed
     assert "early_stopped" in app.form.status.value and app.form.start_button.disabled is False
+    # a normal end is not an error: nothing red, no error class, in the form or the decision panel
+    shown = app.form.status.value + app.decisions.widget.value
+    assert "adaft-error" not in shown and "#dc2626" not in shown
+    last = len(run.evals)  # epochs counted from 1: the progress line and the decisions agree
+    assert f"epoch {last}/30" in app.form.progress.value and f"after epoch {last}:" in app.decisions.widget.value
 
 
 def test_stop_button_ends_the_run_within_one_step(in_process_app, tiny_model_dir, conll_dir):
@@ -97,7 +102,7 @@ def test_stop_button_ends_the_run_within_one_step(in_process_app, tiny_model_dir
     app.tick()
     run = app.store.runs["to-stop"]
     assert run.status == "stopped" and run.n_steps in (2, 3)  # the step running when Stop was pressed
-    assert run.ended["error"].startswith("stop requested during epoch 0")
+    assert run.ended["error"].startswith("stop requested during epoch 1 ")  # the first epoch, counted from 1
     log = (app.runs_dir / "to-stop" / "events.jsonl").read_text().splitlines()
     assert json.loads(log[-1])["event"] == "run_ended"
     assert json.loads((app.runs_dir / "to-stop" / "run.json").read_text())["status"] == "stopped"
@@ -105,12 +110,30 @@ def test_stop_button_ends_the_run_within_one_step(in_process_app, tiny_model_dir
 
 
 def test_bad_model_folder_is_reported_in_the_form(app, tmp_path):
+    """A Start that fails before its run begins: the error under the field at fault (cleared when it
+    is edited), and plots and decisions both empty — not the previous run's decisions."""
+    from dashboard_events import synthetic_run
+    from test_modes import EXAMPLE_1
+
+    app.source.feed(synthetic_run("earlier", EXAMPLE_1))
+    app.tick()
+    assert "earlier" in app.decisions.widget.value and any(t.visible for t in app.curves.fig.data)
     app.form.fields["model"].value = str(tmp_path / "nope" / "model")
     assert app.form.start()
     app.form.trainer.join(timeout=120)
-    app.form.refresh()
-    assert app.form.trainer.state == "invalid"
-    assert "does not exist" in app.form.status.value and not app.store.runs
+    app.tick()
+    assert app.form.trainer.state == "invalid" and list(app.store.runs) == ["earlier"]  # no run folder
+    assert "does not exist" in app.form.errors["model"].value and "adaft-error" in app.form.errors["model"].value
+    assert "adaft-error" in app.form.status.value  # a failure: red
+    assert not any(t.visible for t in app.curves.fig.data)  # plots and decisions agree: nothing shown
+    assert "earlier" not in app.decisions.widget.value and "did not start" in app.decisions.widget.value
+    app.form.fields["model"].value = "minilm-2l"  # edited: the old error goes
+    app.tick()
+    assert app.form.errors["model"].value == "" and "does not exist" not in app.form.status.value
+    assert "adaft-error" not in app.form.status.value
+    app.table.select.value = ("earlier",)  # picking a run shows it again
+    app.tick()
+    assert "earlier" in app.decisions.widget.value
 
 
 def test_a_launched_run_outlives_its_app_and_a_new_app_shows_it_live(app, tiny_model_dir, conll_dir):

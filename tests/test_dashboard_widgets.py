@@ -99,7 +99,7 @@ def test_curves_markers_and_decisions_from_recorded_events(app):
                       (24, 28, C["constant"]), (28, 56, C["cooldown"])]
     # the decision in words, and the patience/cooldown indicator
     text = app.decisions.widget.value
-    assert "after epoch 13: no improvement for 8 epochs (best 0.6900 at epoch 5): stop" in text
+    assert "after epoch 14: no improvement for 8 epochs (best 0.6900 at epoch 6): stop" in text  # counted from 1
     assert "non-improving epochs: <b>8</b> of 8 (patience 0 + cooldown 7 + 1)" in text
     assert "early_stopped" in text
     # nothing new: the pump does not redraw
@@ -113,7 +113,7 @@ def test_live_decision_text_patience_indicator_and_epoch_axis(app):
     app.source.feed(events[:cut])
     app.tick()
     text = app.decisions.widget.value
-    assert "after epoch 4: no improvement for 2 epochs (best 0.7000 at epoch 2): cooldown continues, 6 epochs left" in text
+    assert "after epoch 5: no improvement for 2 epochs (best 0.7000 at epoch 3): cooldown continues, 6 epochs left" in text
     assert "<b>2</b> of 8" in text and "6 epochs left" in text and ">running<" in text
     # the epoch still running is shaded with the phase the last decision foresees
     app.source.feed(events[cut:cut + 2])  # two steps of epoch 5
@@ -187,10 +187,11 @@ def test_masks_heatmap_slider_inside_and_compare(app):
     assert kept.z[0][0] == pytest.approx(0.32) and kept.z[1][5] == pytest.approx(0.42)  # biases not averaged in
     assert kept.z[2][6] == 0.5 and kept.z[2][0] is None
     assert overlap.z[1][0] == pytest.approx(0.6)
-    assert view.selection.max == 2 and view.selection.value == 2 and "selection 3 of 3" in view.info.value
+    assert view.selection.max == 3 and view.selection.value == 3 and "selection 3 of 3" in view.info.value
     view.follow.value = False
-    view.selection.value = 0  # back in time
+    view.selection.value = 1  # back in time: the first selection (the slider counts from 1)
     app.tick()
+    assert "selection 1 of 3" in view.info.value
     assert view.fig.data[0].z[0][0] == pytest.approx(0.30) and view.fig.data[1].z[0][0] is None
     view.module.value = "encoder.layer.1.q.weight"
     app.tick()
@@ -244,9 +245,9 @@ def test_runs_table_tails_logs_and_exports_csv(app, tmp_path):
     written = app.table.export_csv()
     rows = list(csv.DictReader(io.StringIO(written[0].read_text())))
     assert [r["name"] for r in rows] == ["20250102-live"] and list(rows[0]) == list(COLUMNS)
-    assert rows[0]["status"] == "early_stopped" and rows[0]["best_epoch"] == "5" and rows[0]["epochs"] == "14"
+    assert rows[0]["status"] == "early_stopped" and rows[0]["best_epoch"] == "6" and rows[0]["epochs"] == "14"
     epochs = list(csv.DictReader(io.StringIO(written[1].read_text())))
-    assert [int(r["epoch"]) for r in epochs] == list(range(14))
+    assert [int(r["epoch"]) for r in epochs] == list(range(1, 15))  # counted from 1, as on the page
     assert epochs[5]["action"] == "restart" and float(epochs[5]["val_loss"]) == 0.69
     assert "runs.csv" in app.table.message.value and "data:text/csv;base64," in app.table.message.value
     # a kernel restart: a new app on the same folder shows the same runs
@@ -294,7 +295,7 @@ def test_stopped_run_gets_a_stopped_marker(app):
     app.source.feed(synthetic_run("halted", EXAMPLE_1, stop_at_step=6))
     app.tick()
     assert list(marker_trace(app, "stopped").x) == [6]
-    assert "stopped" in app.decisions.widget.value and "stop requested during epoch 1" in app.decisions.widget.value
+    assert "stopped" in app.decisions.widget.value and "stop requested during epoch 2" in app.decisions.widget.value  # step 6 of 4 per epoch
 
 
 def test_form_validation_messages_in_place(app):
@@ -373,7 +374,7 @@ def test_real_run_log_drawn_from_its_folder(real_logs):
         assert list(marker_trace(app, "cooldown").x) == [16, 28] and list(marker_trace(app, "stop").x) == [56]
         last = of(events, "decision")[-1]
         text = app.decisions.widget.value
-        assert f"after epoch 13: {last['reason']}" in text and "non-improving epochs: <b>8</b> of 8" in text
+        assert f"after epoch 14: {last['reason']}" in text and "non-improving epochs: <b>8</b> of 8" in text
         records = {r["name"]: r for r in app.table.records}
         ended = of(events, "run_ended")[0]
         assert records[run_id]["status"] == ended["status"] == "early_stopped"
@@ -474,7 +475,7 @@ def test_unknown_mode_shows_its_phases_from_the_events(app):
     notes = [a.text for a in app.curves.fig.layout.annotations]
     assert notes.count("rise") >= 3 and notes.count("fall") == 3
     text = app.decisions.widget.value
-    assert "after epoch 5: cycle 3: fall done" in text
+    assert "after epoch 6: cycle 3: fall done" in text
     assert "next phase: rise" in text and "non-improving" not in text  # no patience rules invented
     assert run.indicator()["mode"] == "cyclic"
     app.source.feed(cyclic_run("cyc-done", epochs=6))  # the same run, ended
@@ -517,3 +518,96 @@ def test_older_logs_without_plans_show_the_recorded_phases(app):
     assert run.phase_spans()[-1] == (8, 18, "constant")
     text = app.decisions.widget.value
     assert "next phase: constant" in text and "non-improving" not in text and "next:" not in text
+
+
+# ------------------------------------------------------------------------------- what people hit first (issue 12)
+
+
+def test_only_failures_are_red(app):
+    """An early stop or a max_epochs end is a normal end (green), a stop asked for by a person is
+    neutral, only a failure is red — in the decision panel, the runs table and the markers."""
+    from dashboard.panels import ERROR_RED, status_badge
+
+    app.source.feed(synthetic_run("ended", EXAMPLE_1))  # the monitor stops it: early_stopped
+    app.tick()
+    run = app.store.runs["ended"]
+    assert run.status == "early_stopped" and run.decisions[-1]["action"] == "stop"
+    shown = app.decisions.widget.value + app.table.table.value
+    assert ERROR_RED not in shown and "adaft-error" not in shown
+    assert marker_trace(app, "stop").marker.color != ERROR_RED
+    app.source.feed(synthetic_run("halted", EXAMPLE_1, stop_at_step=6))  # stopped by a person
+    app.tick()
+    app.table.select.value = ("halted",)
+    app.tick()
+    assert ERROR_RED not in app.decisions.widget.value and marker_trace(app, "stopped").marker.color != ERROR_RED
+    for status in ("completed", "early_stopped", "stopped"):
+        assert ERROR_RED not in status_badge(status) and "adaft-error" not in status_badge(status)
+    assert ERROR_RED in status_badge("failed") and "adaft-error" in status_badge("failed")
+    assert marker_trace(app, "failed").marker.color == ERROR_RED
+
+
+def test_epochs_are_counted_from_one_in_every_view(app):
+    """The progress line, the decisions table, the chart's hover and the markers name the same
+    epoch (the events' 0-based epoch + 1)."""
+    events = synthetic_run("counted", EXAMPLE_1)
+    cut = next(i for i, e in enumerate(events) if e["event"] == "decision" and e["epoch"] == 2) + 1
+    app.source.feed(events[:cut])  # three epochs (0, 1, 2 in the events) decided
+    app.tick()
+    run = app.store.runs["counted"]
+    assert run.progress_text().startswith("epoch 3/")
+    first_row = app.decisions.widget.value.split("class='adaft-decision-row'>", 2)[1]
+    assert first_row.split("</td>", 1)[0].endswith(">3")  # the newest decision: epoch 3
+    assert "after epoch 3:" in app.decisions.widget.value
+    val = slot(app)[3]
+    assert list(val.text) == ["epoch 1", "epoch 2", "epoch 3"] and "%{text}" in val.hovertemplate
+    app.curves.x_mode.value = "epoch"
+    app.tick()
+    assert list(slot(app)[3].x) == [1, 2, 3]  # on the epoch axis, "epoch 3" sits at x = 3
+    assert run.decision_lines()[0].startswith("epoch 1 (")
+
+
+def test_overlay_shows_phases_and_decisions_of_every_run(app):
+    app.source.feed(synthetic_run("first", EXAMPLE_1))
+    app.source.feed(synthetic_run("second", EXAMPLE_2))
+    app.tick()
+    app.table.select.value = ("first", "second")
+    app.tick()
+    runs = [app.store.runs["first"], app.store.runs["second"]]
+    shapes = app.curves.fig.layout.shapes
+    lanes = {(s.y0 < 0.5) for s in shapes}
+    assert lanes == {True, False}  # one lane per run
+    assert sum(s.y0 < 0.5 for s in shapes) == len(runs[0].phase_spans())
+    assert sum(s.y0 >= 0.5 for s in shapes) == len(runs[1].phase_spans())
+    names = [a.text for a in app.curves.fig.layout.annotations]
+    assert "first" in names and "second" in names  # each lane named
+    assert "second" in app.decisions.widget.value and "adaft-other-run" in app.decisions.widget.value
+    cooldowns = marker_trace(app, "cooldown").text
+    assert any(t.startswith("first") for t in cooldowns) and any(t.startswith("second") for t in cooldowns)
+
+
+def test_header_has_no_developer_figures_and_the_table_explains_its_columns(app):
+    app.source.feed(synthetic_run("ended", EXAMPLE_1))
+    app.tick()
+    assert "UI tick" not in app.header.value and "UI tick" not in app.diagnostics.value  # folded: not drawn
+    app.developer.selected_index = 0
+    for _ in range(8):
+        app.tick()
+    assert "UI tick" in app.diagnostics.value
+    table = app.table.table.value
+    assert "adaft-runs-note" in table and "best val</b>: the validation score at the epoch" in table
+    assert "title='validation score at the best epoch" in table
+    assert app.table.stop_selected.layout.width == "auto"
+
+
+def test_an_error_in_more_settings_opens_them_and_clears_on_edit(app):
+    form = app.form
+    assert form.advanced.selected_index is None
+    form.fields["run_name"].value = "a/b"
+    assert "adaft-error" in form.errors["run_name"].value and form.advanced.selected_index == 0
+    assert form.message.value == ""  # next to its field, not elsewhere
+    form.fields["run_name"].value = "fine-name"
+    assert form.errors["run_name"].value == ""
+    form.fields["seed"].value = "x1"
+    assert "seed must be a whole number" in form.errors["seed"].value
+    form.fields["seed"].value = "1"
+    assert not any(e.value for e in form.errors.values())

@@ -100,7 +100,7 @@ def test_stop_signal_mid_epoch_ends_log(tiny_model_dir, conll_dir, tmp_path):
     assert result.status == "stopped" and result.steps == 6 and result.model_dir is None
     logged = read_events(result.run_dir)
     assert logged[-1]["event"] == "run_ended" and logged[-1]["status"] == "stopped"
-    assert "during epoch 1" in logged[-1]["error"]
+    assert "during epoch 2 " in logged[-1]["error"]  # the second epoch, counted from 1 as shown
     assert json.loads((result.run_dir / "run.json").read_text())["status"] == "stopped"
 
 

@@ -140,7 +140,7 @@ def test_runs_show_prints_what_it_can_and_names_the_first_bad_line(store, capsys
     out = capsys.readouterr().out
     assert f"run {name}" in out and expected[name][1] in out and f"status {expected[name][0]}" in out
     if name == "seq-backwards":  # the good lines around the bad one are still shown
-        assert "epoch   0  warmup   continue first value" in out
+        assert "epoch   1  warmup   continue first value" in out  # the event's epoch 0, counted from 1
 
 
 def test_show_of_an_interrupted_run_says_how_to_continue(store, capsys):

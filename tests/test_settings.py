@@ -4,9 +4,11 @@
 from __future__ import annotations
 
 import argparse
+import html
 import importlib.util
 import inspect
 import json
+import shlex
 import subprocess
 import sys
 from pathlib import Path
@@ -205,6 +207,47 @@ def test_form_checks_as_you_type(tmp_path):
     assert not form.fields["keep_fraction"].disabled and "0.3" in form.fields["keep_fraction"].placeholder
     form.fields["strategy_options"].value = '{"stage_steps": 2}'
     assert "has no option &#x27;stage_steps&#x27;" in form.errors["strategy_options"].value
+
+
+@pytest.mark.parametrize("cfg", [
+    TrainConfig(),
+    TrainConfig(model="minilm-2l", train_fraction=0.1, val_fraction=0.2, lr=5e-4, max_seq_length=64, warmup_epochs=1,
+                cooldown_epochs=2, max_epochs=30, save_checkpoints=False, output_dir="/tmp/my runs"),
+    TrainConfig(strategy="dps-mix", strategy_options={"keep_fraction": 0.5, "stage_steps": 3, "telemetry": False},
+                run_name="a-b_c.1", seed=7, restarts=False, adam_betas=(0.8, 0.95), mode="original",
+                save_model=False, mixed_precision="no", final_model="best"),
+    TrainConfig(task="classification", data="../data/snli folder", eval_data=["two=x.jsonl", "y@test"],
+                label_map={"contradiction": "not_entailment", "neutral": "not_entailment"}, train_size=100,
+                text_column="premise", glue_task="rte", metric="f1", length_grouping=True),
+])
+def test_command_line_parses_back_to_the_same_config(cfg):
+    """The dashboard's "same run from a shell" line: only what differs from the defaults, quoted,
+    and ``adaft train`` reads it back as the same config."""
+    from adaft_core.cli_train import command_line
+
+    line = command_line(cfg)
+    words = shlex.split(line)
+    assert words[:2] == ["adaft", "train"]
+    assert parse(*words[2:]).to_dict() == cfg.to_dict(), line
+    if cfg == TrainConfig():
+        assert line == "adaft train"
+    assert "--lr" not in words or cfg.lr != TrainConfig.lr  # defaults are left out
+
+
+def test_form_shows_the_command_of_its_settings(tmp_path):
+    pytest.importorskip("ipywidgets")
+    from dashboard.form import RunForm
+
+    form = RunForm(tmp_path, make_sinks=lambda: [])
+    form.preset.value = "demo"
+    shown = html.unescape(form.command.value)
+    line = shown.split("<textarea", 1)[1].split(">", 1)[1].split("</textarea>", 1)[0]
+    assert parse(*shlex.split(line)[2:]).to_dict() == form.config().to_dict()
+    assert "--model minilm-2l" in line and "--no-checkpoints" in line and "--seed" not in line
+    form.fields["lr"].value = "-1"  # invalid: no command to copy until it is fixed
+    assert "<textarea" not in form.command.value
+    form.fields["lr"].value = "0.001"
+    assert "--lr 0.001" in html.unescape(form.command.value)
 
 
 # ------------------------------------------------------------------------------- --config and --resume

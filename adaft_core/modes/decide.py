@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
+from ..display import epoch_label
 from .base import ModeSettings, MonitorState, plural
 from .plan import lr_plan, next_phase, wait_plan
 from .registry import get_mode
@@ -73,7 +74,7 @@ def decide(
         new = replace(state, wait=state.wait + 1)
         what = (
             f"no improvement for {plural(new.wait)} "
-            f"(best {new.best:.4f} at epoch {new.best_epoch})"
+            f"(best {new.best:.4f} at epoch {epoch_label(new.best_epoch)})"
         )
 
     def make(action: str, reason: str, left: int | None, early: bool = False,

@@ -1,0 +1,156 @@
+"""Acceptance 3 of issue 12 in headless Chromium: what people hit first, seen in the page.
+
+(c) a bad value (lr = -1) shows its error right under its field, and editing the field to a good
+value clears it; (a) a short run (the tiny demo preset cut to 3 epochs, ending at max_epochs) is
+not shown as an error: the status line's computed colour is not red and nothing carries the
+error class; (b) the epoch on the progress line, the newest row of the decisions table and the
+chart's hover over the last validation point are the same number (counted from 1). Same server
+helper, Chromium and bounded polls as ``test_dashboard_browser.py``.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from functools import partial
+from pathlib import Path
+
+import pytest
+from dashboard_server import start_dashboard, stop_dashboard
+from polling import wait_for
+
+pytest.importorskip("voila")
+playwright = pytest.importorskip("playwright.sync_api")
+
+CHROMIUM = os.environ.get("ADAFT_CHROMIUM", "/usr/bin/chromium")
+ARGS = ["--no-sandbox", "--headless", "--disable-gpu", "--disable-background-networking",
+        "--disable-component-update", "--disable-sync", "--no-first-run"]
+ARTIFACTS = Path(__file__).resolve().parents[1] / "test-artifacts"
+RED = "rgb(220, 38, 38)"  # #dc2626, the one colour of failures
+
+pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists(),
+                                reason=f"no Chromium at {CHROMIUM} (scripts/install.sh --test installs it)")
+
+wait_until = partial(wait_for, every=0.25)
+CURVES = "document.querySelectorAll('.js-plotly-plot')[0]"
+# the last point of the first run's validation-loss trace: its hover text and where it is drawn
+LAST_VAL_POINT = f"""() => {{
+  const g = {CURVES}; if (!g || !g._fullData) return null;
+  const t = g._fullData.find(t => t.visible === true && / val loss$/.test(t.name || ''));
+  if (!t || !t.x || !t.x.length) return null;
+  const i = t.x.length - 1, xa = g._fullLayout[t.xaxis.replace('x', 'xaxis')],
+        ya = g._fullLayout[t.yaxis.replace('y', 'yaxis')];
+  const box = g.getBoundingClientRect();
+  return {{text: t.text[i], n: t.x.length, px: box.left + xa._offset + xa.l2p(t.x[i]),
+          py: box.top + ya._offset + ya.l2p(t.y[i])}};
+}}"""
+
+# inputs of the form whose right edge lies outside the form or the box they sit in (cut off)
+CLIPPED_INPUTS = """() => {
+  const form = [...document.querySelectorAll('.widget-vbox')].find(b => b.querySelector('.adaft-form-status')
+      && !b.querySelector('.js-plotly-plot'));
+  const right = form.getBoundingClientRect().right;
+  return [...form.querySelectorAll('input, select, textarea')].filter(e => e.offsetParent !== null)
+    .filter(e => e.getBoundingClientRect().right > right + 0.5
+              || e.getBoundingClientRect().right > e.closest('.widget-vbox').getBoundingClientRect().right + 0.5)
+    .map(e => (e.closest('.widget-inline-hbox') || e).innerText || e.outerHTML.slice(0, 60));
+}"""
+
+
+def field(page, label: str):
+    return page.locator(f".widget-inline-hbox:has(> label:text-is('{label}')) input")
+
+
+def field_error(page, label: str):
+    """The error box that belongs to the field labelled ``label`` (the one right under it)."""
+    return (page.locator(f".widget-inline-hbox:has(> label:text-is('{label}'))").locator("xpath=..")
+            .locator(".adaft-error"))
+
+
+@pytest.fixture
+def server(tmp_path, tmp_path_factory):
+    runs = tmp_path / "runs"
+    proc, port, log = start_dashboard(tmp_path, runs,
+                                      env={"ADAFT_CACHE_DIR": str(tmp_path_factory.getbasetemp() / "adaft-cache"),
+                                           "HF_HUB_OFFLINE": "1"})
+    try:
+        yield f"http://127.0.0.1:{port}/", runs
+    finally:
+        stop_dashboard(proc, log)
+
+
+def test_errors_in_place_normal_end_not_red_and_one_epoch_number(server):
+    url, runs = server
+    ARTIFACTS.mkdir(exist_ok=True)
+    with playwright.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        page = browser.new_page(viewport={"width": 1500, "height": 1250})
+        try:
+            page.goto(url, timeout=120_000)
+            page.wait_for_selector("text=fine-tuning dashboard", timeout=120_000)
+            page.locator(".widget-inline-hbox:has(> label:text-is('preset')) select").select_option(
+                label="tiny demo (~30 s on a CPU)")
+            wait_until(lambda: field(page, "model").input_value() == "minilm-2l", 30, "the preset to fill the form")
+            assert "UI tick" not in page.locator(".widget-vbox").first.inner_text()  # no developer figure on top
+
+            # (c) a form error appears next to its field and clears on edit
+            lr = field(page, "learning rate")
+            lr.fill("-1")
+            error = field_error(page, "learning rate")
+            wait_until(lambda: error.count() == 1 and error.is_visible(), 30, "the lr error")
+            assert "must be a positive number" in error.inner_text()
+            box, err_box = lr.bounding_box(), error.bounding_box()
+            assert 0 <= err_box["y"] - (box["y"] + box["height"]) < 30, (box, err_box)  # right under the field
+            assert err_box["x"] < box["x"] + box["width"] and err_box["y"] + err_box["height"] < 1250  # in sight
+            assert page.evaluate("e => getComputedStyle(e).color", error.element_handle()) == RED
+            lr.fill("0.0005")
+            wait_until(lambda: error.count() == 0, 30, "the lr error to clear after the edit")
+            assert page.locator(".adaft-form-status").count() == 1 and page.locator(".adaft-error").count() == 0
+
+            # nothing in the form is clipped, "more settings" unfolded included
+            page.get_by_text("more settings", exact=True).click()
+            wait_until(lambda: field(page, "run name").is_visible(), 20, "more settings to unfold")
+            clipped = page.evaluate(CLIPPED_INPUTS)
+            assert clipped == [], clipped
+            page.screenshot(path=str(ARTIFACTS / "dashboard-ui-form.png"))
+            page.get_by_text("more settings", exact=True).click()
+
+            # (a) a short run that ends normally (max_epochs) is not shown as an error
+            field(page, "max epochs").fill("3")
+            wait_until(lambda: "--max-epochs 3" in page.locator("textarea.adaft-command").input_value(), 30,
+                       "the command line of the form's settings")
+            start = page.get_by_role("button", name="Start")
+            wait_until(lambda: start.is_enabled(), 20, "Start")
+            start.click()
+            status = page.locator(".adaft-form-status")
+            wait_until(lambda: re.match(r"(completed|early_stopped): ", status.inner_text()), 420,
+                       "the run to end normally")
+            color = page.evaluate("e => getComputedStyle(e).color", status.element_handle())
+            assert color != RED, color
+            assert page.locator(".adaft-error").count() == 0  # no error class anywhere on the page
+            badges = page.evaluate("() => [...document.querySelectorAll('.adaft-status')]"
+                                   ".map(e => getComputedStyle(e).backgroundColor)")
+            assert badges and RED not in badges, badges  # the status badges: green, not red
+
+            # (b) the same epoch on the progress line, in the decisions table and in the chart's hover
+            progress = page.locator(".adaft-progress")
+            wait_until(lambda: progress.count() == 1 and progress.inner_text().startswith("epoch "), 60,
+                       "the progress line")
+            line_epoch = int(re.match(r"epoch (\d+)/3", progress.inner_text()).group(1))
+            row_epoch = int(wait_until(lambda: page.locator(".adaft-decision-row .adaft-epoch").count()
+                                       and page.locator(".adaft-decision-row .adaft-epoch").first.inner_text(),
+                                       60, "the decisions table"))
+            point = wait_until(lambda: (pt := page.evaluate(LAST_VAL_POINT)) and pt["n"] == line_epoch and pt, 60,
+                               "the last validation point in the chart")
+            assert point["text"] == f"epoch {line_epoch}"  # the text the hover shows for that point
+            page.mouse.move(point["px"], point["py"])
+            hover = wait_until(lambda: page.locator(".hoverlayer").first.text_content(), 20, "the chart's hover")
+            assert f"epoch {line_epoch}:" in hover, hover
+            assert line_epoch == row_epoch == 3, (line_epoch, row_epoch)
+            assert f"after epoch {line_epoch}:" in page.locator(".adaft-decision").inner_text()
+            page.screenshot(path=str(ARTIFACTS / "dashboard-ui.png"))
+        except BaseException:
+            page.screenshot(path=str(ARTIFACTS / "dashboard-ui-failure.png"))
+            raise
+        finally:
+            browser.close()
