@@ -162,11 +162,16 @@ def _slug(value: str) -> str:
 
 
 def grid_changes(old: dict[str, Any], new: dict[str, Any]) -> list[str]:
-    """What differs between two grids' ``to_dict`` forms, in words (empty: the same grid)."""
+    """What differs between two grids' ``to_dict`` forms, in words (empty: the same grid).
+
+    ``output_dir`` is where the sweep lives, not what it runs (every point gets the runs folder
+    it is run in): ``runs`` and ``/abs/path/runs`` name the same sweep."""
     changes = []
     for key in ("factors", "settings"):
         a, b = old.get(key, {}), new.get(key, {})
         for name in sorted(set(a) | set(b)):
+            if key == "settings" and name == "output_dir":
+                continue
             if a.get(name) != b.get(name):
                 changes.append(f"{key[:-1]} {name}: {a.get(name, '(none)')!r} -> {b.get(name, '(none)')!r}")
     return changes
@@ -174,7 +179,7 @@ def grid_changes(old: dict[str, Any], new: dict[str, Any]) -> list[str]:
 
 def extend_grid(old: dict[str, Any], new: Grid) -> Grid:
     """``--extend``: the union of old and new factor values (old order first); settings must match."""
-    if old.get("settings", {}) != new.settings:
+    if grid_changes({"settings": old.get("settings", {})}, {"settings": new.settings}):
         raise ConfigError("--extend adds factor values; the fixed settings differ: "
                           + "; ".join(c for c in grid_changes(old, new.to_dict()) if c.startswith("setting")))
     if set(old.get("factors", {})) != set(new.factors):
