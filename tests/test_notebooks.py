@@ -25,11 +25,17 @@ def test_committed_notebook_has_no_outputs(path):
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_first_code_cell_is_the_parameter_cell(path):
+    first = next(c for c in nbformat.read(path, as_version=4).cells if c.cell_type == "code")
+    assert "parameters" in first.metadata.get("tags", []), f"{path.name}: tag its first code cell 'parameters'"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
 def test_notebook_executes(path, tmp_path, monkeypatch):
     nbclient = pytest.importorskip("nbclient")
     monkeypatch.setenv("OMP_NUM_THREADS", os.environ.get("OMP_NUM_THREADS", "1"))
     nb = nbformat.read(path, as_version=4)
-    nbclient.NotebookClient(nb, timeout=300, kernel_name="python3",
+    nbclient.NotebookClient(nb, timeout=600, kernel_name="python3",
                             resources={"metadata": {"path": str(tmp_path)}}).execute()
     errors = [o for c in nb.cells if c.cell_type == "code" for o in c.outputs if o.output_type == "error"]
     assert errors == []
@@ -38,3 +44,21 @@ def test_notebook_executes(path, tmp_path, monkeypatch):
 
         [run] = list_runs(tmp_path / "runs")
         assert run.status in ("completed", "early_stopped") and run.strategy == "dps-dense"
+    if path.name == "01_quickstart.ipynb":  # the run finished and its saved model tagged the sentences
+        from adaft_core.runs import list_runs
+
+        [run] = list_runs(tmp_path / "runs")
+        assert run.status in ("completed", "early_stopped") and run.mode == "adaptive"
+        tagged = nb.cells[-2].outputs[-1]["data"]["text/plain"]
+        assert "PER" in tagged or "LOC" in tagged or "ORG" in tagged
+    studies = {"02_adaptive_vs_original.ipynb": (("wikigold-modes-small", "wnut17-modes-small"), 1),
+               "03_dps_masks.ipynb": (("snli-strategies-small",), 3)}
+    if path.name in studies:  # every point of the small sweeps finished; the figures were drawn
+        from adaft_core.sweep import DONE, sweep_status
+
+        names, figures = studies[path.name]
+        for name in names:
+            assert {p.status for p in sweep_status(name, tmp_path / "runs").points} <= set(DONE)
+        drawn = [o for c in nb.cells if c.cell_type == "code" for o in c.outputs
+                 if "application/vnd.plotly.v1+json" in o.get("data", {})]
+        assert len(drawn) == figures
