@@ -49,6 +49,16 @@ def build_parser() -> argparse.ArgumentParser:
     db.add_argument("--data-root", action="append", default=[], metavar="DIR",
                     help="a folder whose datasets the page may read (repeatable; default: the current "
                          "folder and the runs folder); shipped and Hugging Face names are always allowed")
+    db.add_argument("--notebook", default=None, metavar="NAME|PATH",
+                    help="serve this notebook as the page instead of the dashboard, behind the same door: a name "
+                         "from the project's notebooks/ folder (e.g. 04_teaching, .ipynb optional) or a path to "
+                         "an .ipynb file; Voila shows it without its code cells")
+    db.add_argument("--preheat", type=int, default=None, metavar="N",
+                    help="kernels kept started ahead of the next page, so it shows at once (Voila's pre-heated "
+                         "kernels, kept beside the --max-kernels pages); 0: start a kernel with each page request "
+                         "(default: 1 for the dashboard, 0 with --notebook: a pre-heated kernel runs the notebook "
+                         "before anyone asks)")
+    db.add_argument("--no-preheat", dest="preheat", action="store_const", const=0, help="same as --preheat 0")
     return parser
 
 
@@ -91,7 +101,8 @@ def main(argv: list[str] | None = None) -> int:
 
             return serve(args.runs, port=args.port, ip=args.ip, cull_idle=args.cull_idle, open_browser=args.open,
                          token=args.token, password=args.password, allow_origins=tuple(args.allow_origin),
-                         data_roots=tuple(args.data_root), max_kernels=args.max_kernels)
+                         data_roots=tuple(args.data_root), max_kernels=args.max_kernels,
+                         notebook=args.notebook, preheat=args.preheat)
         return cmd_runs(args)
     except AdaftError as exc:
         print(f"adaft: error: {exc}", file=sys.stderr)

@@ -12,9 +12,15 @@ the live view attached against without.
    with ``App.tick`` running at 4 Hz in the main thread, as in a kernel). Steps/s is measured
    between the first and the last ``step`` event of each run.
 
+3. **The served page** (``--page``, :mod:`dashboard_page`): time to the first figure in Chromium,
+   ``voila app.ipynb`` against ``adaft dashboard`` with and without its pre-heated kernel, and the
+   memory of the server and its kernels after 20 page loads and closes.
+
 Quick smoke test:  python bench/dashboard.py --steps 2000 --repeats 1 --train-fraction 0.05 --out /tmp/d.json
 Full measurement:  python bench/dashboard.py            (writes bench/results/dashboard.json and
                                                          the dashboard section of bench/README.md)
+The page:          python bench/dashboard.py --page     (bench/results/dashboard-page.json and its
+                                                         section of bench/README.md)
 """
 
 from __future__ import annotations
@@ -159,6 +165,22 @@ median of {len(e['plain'])} interleaved runs of `{e['config']['model']}`, {e['co
 """
 
 
+def main_page(args) -> int:
+    from dashboard_page import bench_page, readme_section as page_section
+
+    res = {"time": time.time(), "machine": f"{platform.processor() or platform.machine()}, {os.cpu_count()} CPUs",
+           "beside": args.beside,
+           **bench_page(make_log(2000), args.loads, args.memory_loads, args.cull_idle, args.layouts.split(","))}
+    out = Path(args.out or HERE / "results" / "dashboard-page.json")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(res, indent=1))
+    print(json.dumps({k: v for k, v in res.items() if not isinstance(v, dict)}, indent=1))
+    if args.readme and set(args.layouts.split(",")) == {"voila", "no-preheat", "adaft"}:
+        replace_section(Path(args.readme), "dashboard-page", page_section(res))
+        print(f"wrote {out} and the dashboard page section of {args.readme}")
+    return 0
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--steps", type=int, default=20_000, help="steps of the replayed run")
@@ -170,9 +192,18 @@ def main(argv=None) -> int:
     ap.add_argument("--epochs", type=int, default=1)
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--skip-engine", action="store_true")
-    ap.add_argument("--out", default=str(HERE / "results" / "dashboard.json"))
+    ap.add_argument("--page", action="store_true",
+                    help="only the served page: time to first figure and kernel memory (bench/dashboard_page.py)")
+    ap.add_argument("--loads", type=int, default=5, help="--page: page loads timed per layout")
+    ap.add_argument("--memory-loads", type=int, default=20, help="--page: page loads and closes before memory")
+    ap.add_argument("--cull-idle", type=int, default=4, help="--page: the served dashboard's --cull-idle")
+    ap.add_argument("--layouts", default="voila,no-preheat,adaft", help="--page: which servers to compare")
+    ap.add_argument("--beside", default="", help="--page: what else ran on the machine meanwhile (for the README)")
+    ap.add_argument("--out", default=None, help="default: bench/results/dashboard.json (--page: dashboard-page.json)")
     ap.add_argument("--readme", default=str(HERE / "README.md"), help="'' to leave it alone")
     args = ap.parse_args(argv)
+    if args.page:
+        return main_page(args)
 
     import torch
 
@@ -186,6 +217,7 @@ def main(argv=None) -> int:
         res["engine"] = bench_engine(args)
         print(f"plain {res['engine']['plain_steps_per_s']:.3f}  live {res['engine']['live_steps_per_s']:.3f}  "
               f"slowdown {res['engine']['slowdown_pct']:+.2f} %")
+    args.out = args.out or str(HERE / "results" / "dashboard.json")
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     Path(args.out).write_text(json.dumps(res, indent=1))
     if args.readme and not args.skip_engine:

@@ -1,5 +1,9 @@
 """``adaft dashboard``: serve ``app.ipynb`` with Voila, behind a door, freeing closed pages' kernels.
 
+``adaft dashboard --notebook NAME`` serves one of the project's notebooks (``notebooks/NAME.ipynb``,
+or any ``.ipynb`` path, :func:`resolve_notebook`) instead, through the same door, data roots,
+``$ADAFT_RUNS_DIR`` and kernel limits; Voila shows it without its code cells.
+
 Each page load gets its own kernel running :class:`dashboard.App` on the runs folder (passed to
 the kernel as ``$ADAFT_RUNS_DIR``, absolute, because the kernel starts in the notebook's
 folder) and the data roots (``$ADAFT_DATA_ROOTS``, see :mod:`adaft_core.data_roots`). Opening
@@ -7,6 +11,15 @@ the page never starts training. A kernel with no page connected for ``cull_idle`
 shut down, and at most ``max_kernels`` run at once (:mod:`dashboard.kernels`). Runs started from
 a page are their own processes (``adaft_core.launcher``): culling or closing the page does not
 touch them.
+
+The first figure comes fast (issue 12, ``bench/dashboard.py --page``): by default one kernel is
+pre-heated (``--preheat N``, Voila's ``preheat_kernel``; ``--no-preheat`` turns it off): started,
+its imports done and Plotly warmed up, it waits for the next page request and only then builds
+the App (:mod:`dashboard.page_kernel`); pre-heated kernels wait beside the ``max_kernels`` pages
+and are never culled. Plotly's widget bundle is served once
+(``/voila/labextensions/widgetbundle.js``) instead of travelling, 5 MB each, in every figure's
+widget state. ``--notebook`` pages are not pre-heated unless ``--preheat`` says so (a pre-heated
+kernel runs the notebook before anyone asks for it).
 
 The door, with Jupyter server's own mechanisms (:func:`voila_config`):
 
@@ -21,6 +34,9 @@ The door, with Jupyter server's own mechanisms (:func:`voila_config`):
   the ``--allow-origin`` URLs (``allow_origin_pat``);
 - Voila itself serves no Jupyter REST API (``/api/contents``, ``/api/terminals``, the kernel
   list) and its kernel websocket forwards only comm and info messages, never ``execute_request``.
+  Besides the page it serves static files (Voila's, the lab extensions', Plotly's data folder —
+  public library files) and, with pre-heating, Voila's ``/voila/query/KERNEL`` websocket, which
+  gives a kernel its page request's details (path, query) and needs the kernel's id.
 """
 
 from __future__ import annotations
@@ -35,12 +51,16 @@ from urllib.parse import urlsplit
 
 from adaft_core.errors import AdaftError, ConfigError
 
+from .page_kernel import BUNDLE_ENV, BUNDLE_URL, plotly_bundle_dir
+
 NOTEBOOK = Path(__file__).with_name("app.ipynb")
+NOTEBOOKS_DIR = Path(__file__).resolve().parents[1] / "notebooks"
 NEEDED = ("voila", "ipywidgets", "plotly", "anywidget", "ipykernel", "jupyter_server")
 DEFAULT_PORT = 8866
 TOKEN_ENV = "ADAFT_DASHBOARD_TOKEN"
 LOCAL_HOSTNAMES = ("localhost",)
 DEFAULT_MAX_KERNELS = 10
+DEFAULT_PREHEAT = 1  # kernels kept started, their notebook run up to the page's own part (dashboard.warm)
 KERNEL_MANAGER = "dashboard.kernels.PageKernelManager"
 
 
@@ -106,15 +126,48 @@ def allowed_hosts(allow_origins: tuple[str, ...] | list[str] = ()) -> tuple[list
     return names, origins
 
 
+def available_notebooks(folder: Path = NOTEBOOKS_DIR) -> list[str]:
+    """The names ``--notebook`` accepts: the ``.ipynb`` stems in the project's ``notebooks/``."""
+    return sorted(p.stem for p in folder.glob("*.ipynb")) if folder.is_dir() else []
+
+
+def resolve_notebook(name: str | Path | None, folder: Path = NOTEBOOKS_DIR) -> Path:
+    """The notebook to serve: the dashboard (``None``), ``folder/NAME.ipynb`` for a bare name such as
+    ``04_teaching`` (with or without ``.ipynb``), else an ``.ipynb`` path (its suffix optional);
+    anything else is a ConfigError that lists the available names."""
+    if name is None or str(name) == "":
+        return NOTEBOOK
+    text = str(name)
+    path = Path(text).expanduser()
+    with_suffix = path if path.name.endswith(".ipynb") else path.with_name(path.name + ".ipynb")
+    candidates = [with_suffix]
+    if path.parent == Path(".") and not path.is_absolute():
+        candidates.insert(0, folder / with_suffix.name)  # a bare name: the project's notebooks first
+    for candidate in candidates:
+        if candidate.is_file():
+            return candidate.resolve()
+    names = ", ".join(available_notebooks(folder)) or f"none in {folder}"
+    raise ConfigError(f"adaft dashboard --notebook {text!r}: no such notebook; give a path to an .ipynb file "
+                      f"or one of: {names}")
+
+
 def voila_argv(port: int = DEFAULT_PORT, ip: str = "127.0.0.1", cull_idle: int = 900,
-               open_browser: bool = False, max_kernels: int = DEFAULT_MAX_KERNELS) -> list[str]:
+               open_browser: bool = False, max_kernels: int = DEFAULT_MAX_KERNELS,
+               notebook: str | Path = NOTEBOOK, preheat: int = 0) -> list[str]:
     """The Voila command line (without the program name); the door is in :func:`voila_config`.
     Kernels are managed by :class:`dashboard.kernels.PageKernelManager`: culled ``cull_idle`` s
-    after their page closed (checked every ``cull_idle / 2`` s, 1 to 60), at most ``max_kernels``."""
-    argv = [str(NOTEBOOK), f"--port={int(port)}", f"--Voila.ip={ip}", "--theme=light",
+    after their page closed (checked every ``cull_idle / 2`` s, 1 to 60), at most ``max_kernels``.
+    ``notebook``: the page (default: the dashboard), shown without its code cells (Voila's default).
+    ``preheat``: kernels Voila keeps started with the notebook already run (its pool); 0: none."""
+    argv = [str(notebook), f"--port={int(port)}", f"--Voila.ip={ip}", "--theme=light",
             "--VoilaConfiguration.show_tracebacks=True", "--Voila.port_retries=0",
             f"--VoilaConfiguration.multi_kernel_manager_class={KERNEL_MANAGER}",
             f"--PageKernelManager.max_kernels={max(0, int(max_kernels))}"]
+    bundle = plotly_bundle_dir()
+    if bundle is not None:  # one copy of Plotly's JavaScript per page, not one per figure
+        argv.append(f"--VoilaConfiguration.extra_labextensions_path={bundle}")
+    if preheat and preheat > 0:
+        argv += ["--VoilaConfiguration.preheat_kernel=True", f"--VoilaConfiguration.default_pool_size={int(preheat)}"]
     if not open_browser:
         argv.append("--no-browser")
     if cull_idle and cull_idle > 0:
@@ -155,12 +208,19 @@ def ask_password() -> str:
 
 def serve(runs_dir: str | Path = "runs", port: int = DEFAULT_PORT, ip: str = "127.0.0.1",
           cull_idle: int = 900, open_browser: bool = False, token: str | None = None,
-          password: bool = False, allow_origins=(), data_roots=(), max_kernels: int = DEFAULT_MAX_KERNELS) -> int:
-    """Run the Voila server in this process until it is interrupted (Ctrl-C)."""
+          password: bool = False, allow_origins=(), data_roots=(), max_kernels: int = DEFAULT_MAX_KERNELS,
+          notebook: str | Path | None = None, preheat: int | None = None) -> int:
+    """Run the Voila server in this process until it is interrupted (Ctrl-C); ``notebook``: serve
+    that notebook (:func:`resolve_notebook`) instead of the dashboard; ``preheat``: keep that many
+    kernels started ahead of the next page (0: a kernel starts with each page request; default: 1 for
+    the dashboard, 0 for another notebook, which a pre-heated kernel would run before anyone asks)."""
     missing = missing_dependencies()
     if missing:
         raise AdaftError(f"adaft dashboard needs {', '.join(missing)}: install the dashboard extra, "
                          "e.g. pip install -e '.[dashboard]' (scripts/install.sh does this)")
+    page = resolve_notebook(notebook)  # an unknown name stops here, before anything is set up
+    if preheat is None:
+        preheat = DEFAULT_PREHEAT if page == NOTEBOOK else 0
     from adaft_core.data_roots import ROOTS_ENV, resolve_roots, roots_to_env
 
     if token is None:
@@ -173,15 +233,22 @@ def serve(runs_dir: str | Path = "runs", port: int = DEFAULT_PORT, ip: str = "12
     roots = resolve_roots(data_roots, runs)
     os.environ["ADAFT_RUNS_DIR"] = str(runs)
     os.environ[ROOTS_ENV] = roots_to_env(roots)
+    if plotly_bundle_dir() is not None:
+        os.environ[BUNDLE_ENV] = BUNDLE_URL  # dashboard.page_kernel.share_plotly_bundle reads it
+    if ip not in ("", "0.0.0.0", "::"):
+        os.environ["VOILA_APP_IP"] = ip.strip("[]")  # where a pre-heated kernel asks for its page request
     if not is_loopback(ip):
         hosts = ", ".join(config["Voila"]["tornado_settings"]["local_hostnames"])
         print(f"adaft dashboard: listening on {ip}: anyone with the {'password' if hashed else 'token'} can "
               f"start runs on this machine; pages are served to the host names {hosts} and loopback "
               "addresses (--allow-origin NAME adds one)")
+    if page != NOTEBOOK:
+        print(f"adaft dashboard: serving the notebook {page}", flush=True)
     print(f"adaft dashboard: runs folder {runs}; data roots {', '.join(map(str, roots))}", flush=True)
     print(f"adaft dashboard: open {page_url(ip, port, token)} (Ctrl-C stops the server)", flush=True)
     from traitlets.config import Config
     from voila.app import Voila
 
-    Voila.launch_instance(argv=voila_argv(port, ip, cull_idle, open_browser, max_kernels), config=Config(config))
+    argv = voila_argv(port, ip, cull_idle, open_browser, max_kernels, page, preheat)
+    Voila.launch_instance(argv=argv, config=Config(config))
     return 0

@@ -23,6 +23,7 @@ from dashboard import serve
 
 FAKE_KERNEL = "00000000-0000-0000-0000-000000000000"
 CULL_IDLE = 4  # seconds: longer than the header's refresh (2 s), which kept Jupyter's culler away
+POOL = 1  # adaft dashboard's pre-heated kernels (--preheat): part of the baseline, never culled
 
 
 # ------------------------------------------------------------------ the door, without a server
@@ -135,6 +136,14 @@ def test_a_foreign_host_is_refused_and_loopback_names_are_served(open_server):
         assert get(port, probe, host)[0] in (400, 403), host
 
 
+def test_plotly_bundle_is_served_once_behind_the_same_host_check(open_server):
+    port, _ = open_server
+    status, headers, body = get(port, "/voila/labextensions/widgetbundle.js")  # what every figure imports
+    assert status == 200 and len(body) > 1_000_000 and "javascript" in headers.get("Content-Type", "")
+    assert get(port, "/voila/labextensions/widgetbundle.js", f"evil.example.com:{port}")[0] in (400, 403)
+    assert get(port, "/voila/labextensions/../../plotly/__init__.py")[0] in (403, 404)
+
+
 def test_no_jupyter_rest_api(open_server):
     port, _ = open_server
     for path in ("/api/kernels", "/api/contents", "/api/terminals", "/api/sessions", "/api/contents/etc/passwd"):
@@ -221,9 +230,10 @@ def test_cull_due_counts_from_when_no_page_is_connected():
     assert cull_due(0, False, 100.0, 110.0, 10) == (True, 100.0)  # whatever it sent meanwhile
 
 
-def kernel_count(server_pid: int) -> int:
-    """Kernel processes the server started (its children running ipykernel)."""
-    count = 0
+def kernel_ids(server_pid: int) -> set[str]:
+    """The ids of the kernel processes the server started (its children running ipykernel, whose
+    connection file is named after the kernel)."""
+    ids = set()
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
             continue
@@ -233,8 +243,13 @@ def kernel_count(server_pid: int) -> int:
         except OSError:
             continue
         if int(stat.rsplit(")", 1)[1].split()[1]) == server_pid and b"ipykernel" in cmdline:
-            count += 1
-    return count
+            name = next((a for a in cmdline.split(b"\0") if a.endswith(b".json")), b"")
+            ids.add(Path(name.decode()).stem.removeprefix("kernel-"))
+    return ids
+
+
+def kernel_count(server_pid: int) -> int:
+    return len(kernel_ids(server_pid))
 
 
 def poll(predicate, timeout: float, what: str):
@@ -260,35 +275,43 @@ def test_closed_pages_kernels_are_freed_and_their_number_is_bounded(tmp_path):
     from tornado.httpclient import HTTPRequest
     from tornado.websocket import websocket_connect
 
-    proc, port, log = start_server(tmp_path, "--cull-idle", str(CULL_IDLE), "--max-kernels", "1")
+    proc, port, log = start_server(tmp_path, "--cull-idle", str(CULL_IDLE), "--max-kernels", "1")  # and --preheat 1
     try:
         async def connect():
             kernel = page_kernel(port)
             url = f"ws://127.0.0.1:{port}/api/kernels/{kernel}/channels"
-            return await websocket_connect(HTTPRequest(url, headers={"Origin": f"http://127.0.0.1:{port}"}))
+            return await websocket_connect(HTTPRequest(url, headers={"Origin": f"http://127.0.0.1:{port}"})), kernel
 
         async def open_and_close_page():
-            ws = await connect()
+            ws, kernel = await connect()
             await asyncio.wait_for(ws.read_message(), 30)  # the live page talks (status, widget updates)
             ws.close()
+            return kernel
 
-        assert kernel_count(proc.pid) == 0  # the baseline: no page, no kernel
+        # the baseline: no page, one pre-heated kernel waiting for the next page (never culled)
+        poll(lambda: kernel_count(proc.pid) == POOL, 60, "the pre-heated kernel")
+        pooled = kernel_ids(proc.pid)
         for _ in range(5):  # a page loaded, connected and closed: freed within the cull interval
-            asyncio.run(open_and_close_page())
-            poll(lambda: kernel_count(proc.pid) == 0, 30, "the closed page's kernel to be culled")
+            page = asyncio.run(open_and_close_page())
+            assert page in pooled  # the page got the pre-heated kernel; the pool refills
+            poll(lambda: page not in kernel_ids(proc.pid) and kernel_count(proc.pid) == POOL, 60,
+                 "the closed page's kernel to be culled and the pool refilled")
+            pooled = kernel_ids(proc.pid)
 
         async def held_page():
-            ws = await connect()
+            ws, kernel = await connect()
             await asyncio.sleep(CULL_IDLE + 2)  # two cull intervals past the idle timeout: an open page is kept
-            alive = kernel_count(proc.pid)
-            status, _, body = await asyncio.get_running_loop().run_in_executor(None, get, port, "/")
+            loop = asyncio.get_running_loop()
+            await loop.run_in_executor(None, poll, lambda: kernel_count(proc.pid) == 1 + POOL, 60, "the pool refill")
+            kept = kernel in kernel_ids(proc.pid)
+            status, _, body = await loop.run_in_executor(None, get, port, "/")
             ws.close()
-            return alive, status, body
+            return kept, status, body
 
-        alive, status, body = asyncio.run(held_page())
-        assert alive == 1
-        assert status == 503 and b"max-kernels" in body  # the bound, said on the page
-        poll(lambda: kernel_count(proc.pid) == 0, 30, "the page's kernel to be culled once closed")
+        kept, status, body = asyncio.run(held_page())
+        assert kept  # the open page's kernel is kept (and the refilled pool waits beside it)
+        assert status == 503 and b"max-kernels" in body  # the bound, said on the page: no pooled kernel handed out
+        poll(lambda: kernel_count(proc.pid) == POOL, 60, "the page's kernel to be culled once closed")
         page_kernel(port)  # room again
     finally:
         stop_dashboard(proc, log)
