@@ -35,7 +35,8 @@ def test_serve_preheats_the_dashboard_only_and_hands_the_kernels_their_settings(
     launched = []
     monkeypatch.setattr(Voila, "launch_instance", lambda argv, config: launched.append(argv))
     for var in ("ADAFT_RUNS_DIR", "ADAFT_DATA_ROOTS", "ADAFT_PLOTLY_BUNDLE", "VOILA_APP_IP"):
-        monkeypatch.delenv(var, raising=False)  # serve() sets them for the kernels (pooled ones too)
+        monkeypatch.setenv(var, "")  # recorded, so the values serve() sets are undone after the test
+        monkeypatch.delenv(var)  # serve() sets them for the kernels (pooled ones too)
     page = write_notebook(tmp_path / "page.ipynb", "1")
     assert serve.serve(tmp_path / "runs", port=9990) == 0
     assert serve.serve(tmp_path / "runs", port=9991, notebook=str(page)) == 0

@@ -34,6 +34,8 @@ def test_first_code_cell_is_the_parameter_cell(path):
 def test_notebook_executes(path, tmp_path, monkeypatch):
     nbclient = pytest.importorskip("nbclient")
     monkeypatch.setenv("OMP_NUM_THREADS", os.environ.get("OMP_NUM_THREADS", "1"))
+    for var in ("ADAFT_RUNS_DIR", "ADAFT_NOTEBOOK_SCALE", "ADAFT_DATA_ROOTS"):  # the small defaults, runs in tmp_path
+        monkeypatch.delenv(var, raising=False)
     nb = nbformat.read(path, as_version=4)
     nbclient.NotebookClient(nb, timeout=600, kernel_name="python3",
                             resources={"metadata": {"path": str(tmp_path)}}).execute()
