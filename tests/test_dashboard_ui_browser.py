@@ -1,7 +1,7 @@
 """Acceptance 3 of issue 12 in headless Chromium: what people hit first, seen in the page.
 
 (c) a bad value (lr = -1) shows its error right under its field, and editing the field to a good
-value clears it; (a) a short run (the tiny demo preset cut to 3 epochs, ending at max_epochs) is
+value clears it; (a) a short run (the tiny demo preset with a 1-epoch cooldown: it stops early) is
 not shown as an error: the status line's computed colour is not red and nothing carries the
 error class; (b) the epoch on the progress line, the newest row of the decisions table and the
 chart's hover over the last validation point are the same number (counted from 1). Same server
@@ -113,18 +113,21 @@ def test_errors_in_place_normal_end_not_red_and_one_epoch_number(server):
             clipped = page.evaluate(CLIPPED_INPUTS)
             assert clipped == [], clipped
             page.screenshot(path=str(ARTIFACTS / "dashboard-ui-form.png"))
+            field(page, "cooldown epochs").fill("1")  # the demo stops early (after epoch 6 of at most 8)
             page.get_by_text("more settings", exact=True).click()
 
-            # (a) a short run that ends normally (max_epochs) is not shown as an error
-            field(page, "max epochs").fill("3")
-            wait_until(lambda: "--max-epochs 3" in page.locator("textarea.adaft-command").input_value(), 30,
+            # (a) a run that stops early is not shown as an error
+            field(page, "max epochs").fill("8")
+            command = page.locator("textarea.adaft-command")
+            wait_until(lambda: all(f in command.input_value() for f in ("--max-epochs 8", "--cooldown-epochs 1")), 30,
                        "the command line of the form's settings")
             start = page.get_by_role("button", name="Start")
             wait_until(lambda: start.is_enabled(), 20, "Start")
             start.click()
             status = page.locator(".adaft-form-status")
-            wait_until(lambda: re.match(r"(completed|early_stopped): ", status.inner_text()), 420,
-                       "the run to end normally")
+            wait_until(lambda: re.match(r"(completed|early_stopped|failed|stopped)\b", status.inner_text()), 420,
+                       "the run to end")
+            assert status.inner_text().startswith("early_stopped: "), status.inner_text()
             color = page.evaluate("e => getComputedStyle(e).color", status.element_handle())
             assert color != RED, color
             assert page.locator(".adaft-error").count() == 0  # no error class anywhere on the page
@@ -136,7 +139,7 @@ def test_errors_in_place_normal_end_not_red_and_one_epoch_number(server):
             progress = page.locator(".adaft-progress")
             wait_until(lambda: progress.count() == 1 and progress.inner_text().startswith("epoch "), 60,
                        "the progress line")
-            line_epoch = int(re.match(r"epoch (\d+)/3", progress.inner_text()).group(1))
+            line_epoch = int(re.match(r"epoch (\d+)/8", progress.inner_text()).group(1))
             row_epoch = int(wait_until(lambda: page.locator(".adaft-decision-row .adaft-epoch").count()
                                        and page.locator(".adaft-decision-row .adaft-epoch").first.inner_text(),
                                        60, "the decisions table"))
@@ -146,7 +149,7 @@ def test_errors_in_place_normal_end_not_red_and_one_epoch_number(server):
             page.mouse.move(point["px"], point["py"])
             hover = wait_until(lambda: page.locator(".hoverlayer").first.text_content(), 20, "the chart's hover")
             assert f"epoch {line_epoch}:" in hover, hover
-            assert line_epoch == row_epoch == 3, (line_epoch, row_epoch)
+            assert line_epoch == row_epoch and 1 < line_epoch < 8, (line_epoch, row_epoch)  # stopped before max
             assert f"after epoch {line_epoch}:" in page.locator(".adaft-decision").inner_text()
             page.screenshot(path=str(ARTIFACTS / "dashboard-ui.png"))
         except BaseException:
