@@ -16,23 +16,15 @@ from __future__ import annotations
 import json
 from functools import partial
 import os
-from pathlib import Path
 
 import pytest
-from dashboard_server import start_dashboard, stop_dashboard
+from browser_kit import ARGS, ARTIFACTS, CHROMIUM, needs_chromium, served_dashboard
 from polling import wait_for
 
 pytest.importorskip("voila")
 playwright = pytest.importorskip("playwright.sync_api")
 
-CHROMIUM = os.environ.get("ADAFT_CHROMIUM", "/usr/bin/chromium")
-ARGS = ["--no-sandbox", "--headless", "--disable-gpu", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync", "--no-first-run"]
-REPO = Path(__file__).resolve().parents[1]
-ARTIFACTS = REPO / "test-artifacts"
-
-pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists(),
-                                reason=f"no Chromium at {CHROMIUM} (scripts/install.sh --test installs it)")
+pytestmark = needs_chromium
 
 # JavaScript probes of the live page (plotly keeps the drawn traces in gd._fullData)
 CURVES = "document.querySelectorAll('.js-plotly-plot')[0]"
@@ -56,12 +48,9 @@ def server(tmp_path, tmp_path_factory):
     runs = tmp_path / "runs"
     # one torch thread in the runs the page launches (they inherit it): Chromium, the server and the
     # test share 2 CPUs in CI, and an oversubscribed CPU makes a 20 s demo take minutes
-    proc, port, log = start_dashboard(tmp_path, runs,
-                                      env={"ADAFT_CACHE_DIR": str(tmp_path_factory.getbasetemp() / "adaft-cache")})
-    try:
-        yield f"http://127.0.0.1:{port}/", runs
-    finally:
-        stop_dashboard(proc, log)
+    with served_dashboard(tmp_path, runs,
+                          env={"ADAFT_CACHE_DIR": str(tmp_path_factory.getbasetemp() / "adaft-cache")}) as url:
+        yield url, runs
 
 
 def test_dashboard_in_a_browser(server):

@@ -10,26 +10,19 @@ helper, Chromium and bounded polls as ``test_dashboard_browser.py``.
 
 from __future__ import annotations
 
-import os
 import re
 from functools import partial
-from pathlib import Path
 
 import pytest
-from dashboard_server import start_dashboard, stop_dashboard
+from browser_kit import ARGS, ARTIFACTS, CHROMIUM, needs_chromium, served_dashboard
 from polling import wait_for
 
 pytest.importorskip("voila")
 playwright = pytest.importorskip("playwright.sync_api")
 
-CHROMIUM = os.environ.get("ADAFT_CHROMIUM", "/usr/bin/chromium")
-ARGS = ["--no-sandbox", "--headless", "--disable-gpu", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync", "--no-first-run"]
-ARTIFACTS = Path(__file__).resolve().parents[1] / "test-artifacts"
 RED = "rgb(220, 38, 38)"  # #dc2626, the one colour of failures
 
-pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists(),
-                                reason=f"no Chromium at {CHROMIUM} (scripts/install.sh --test installs it)")
+pytestmark = needs_chromium
 
 wait_until = partial(wait_for, every=0.25)
 CURVES = "document.querySelectorAll('.js-plotly-plot')[0]"
@@ -70,13 +63,9 @@ def field_error(page, label: str):
 @pytest.fixture
 def server(tmp_path, tmp_path_factory):
     runs = tmp_path / "runs"
-    proc, port, log = start_dashboard(tmp_path, runs,
-                                      env={"ADAFT_CACHE_DIR": str(tmp_path_factory.getbasetemp() / "adaft-cache"),
-                                           "HF_HUB_OFFLINE": "1"})
-    try:
-        yield f"http://127.0.0.1:{port}/", runs
-    finally:
-        stop_dashboard(proc, log)
+    with served_dashboard(tmp_path, runs, env={"ADAFT_CACHE_DIR": str(tmp_path_factory.getbasetemp() / "adaft-cache"),
+                                               "HF_HUB_OFFLINE": "1"}) as url:
+        yield url, runs
 
 
 def test_errors_in_place_normal_end_not_red_and_one_epoch_number(server):

@@ -15,20 +15,14 @@ from functools import partial
 from pathlib import Path
 
 import pytest
+from browser_kit import ARGS, ARTIFACTS, CHROMIUM, needs_chromium
 from dashboard_server import start_dashboard, stop_dashboard
 from polling import wait_for
 
 pytest.importorskip("voila")
 playwright = pytest.importorskip("playwright.sync_api")
 
-CHROMIUM = os.environ.get("ADAFT_CHROMIUM", "/usr/bin/chromium")
-ARGS = ["--no-sandbox", "--headless", "--disable-gpu", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync", "--no-first-run"]
-REPO = Path(__file__).resolve().parents[1]
-ARTIFACTS = REPO / "test-artifacts"
-
-pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists(),
-                                reason=f"no Chromium at {CHROMIUM} (scripts/install.sh --test installs it)")
+pytestmark = needs_chromium
 
 PLOTS = "document.querySelectorAll('.js-plotly-plot')"
 # {trace name: [number of points, largest y]} of the teaching figure (the page's first plot)
