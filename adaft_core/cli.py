@@ -97,7 +97,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "sweep-report":
             return cmd_sweep_report(args)
         if args.command == "dashboard":
-            from dashboard.serve import serve
+            from adaft_dashboard.serve import serve
 
             return serve(args.runs, port=args.port, ip=args.ip, cull_idle=args.cull_idle, open_browser=args.open,
                          token=args.token, password=args.password, allow_origins=tuple(args.allow_origin),
@@ -107,7 +107,15 @@ def main(argv: list[str] | None = None) -> int:
     except AdaftError as exc:
         print(f"adaft: error: {exc}", file=sys.stderr)
         return 2
+    except ImportError as exc:  # a library missing, broken or shadowed by a file: one sentence, not a traceback
+        from .module_path import explain_import_error
+
+        print(f"adaft: error: {explain_import_error(exc)}", file=sys.stderr)
+        return 2
 
 
-if __name__ == "__main__":
+if __name__ == "__main__":  # `python -m adaft_core.cli`: a file in the working folder must not replace a library
+    from .module_path import drop_working_folder
+
+    drop_working_folder()
     sys.exit(main())

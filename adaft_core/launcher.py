@@ -1,7 +1,7 @@
 """Start a run as its own process: the one launcher of the dashboard and the sweep's local executor.
 
 ``launch_run(config)`` writes the config to ``<runs>/.launch/<name>.json`` and starts
-``python -m adaft_core.cli train --config FILE --run-name NAME --output-dir DIR`` detached from
+``python -P -m adaft_core.cli train --config FILE --run-name NAME --output-dir DIR`` detached from
 the caller (a new session, stdin from /dev/null, stdout and stderr appended to
 ``<runs>/.launch/<name>.log``); ``launch_run(resume=RUN)`` starts ``train --resume RUN`` the same
 way. The caller may exit, be culled or reload: the run goes on, writes its own run folder, and
@@ -20,7 +20,6 @@ import json
 import os
 import signal
 import subprocess
-import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,12 +27,12 @@ from pathlib import Path
 from .config import TrainConfig
 from .errors import ConfigError
 from .liveness import HOST, process_alive
+from .module_path import python_command
 from .run_log import read_run_json
 from .runs import (EVENTS_FILE, RUN_FILE, STOP_FILE, check_resumable, check_run_name_free, find_run, new_run_id,
                    request_stop)
 
 LAUNCH_DIR = ".launch"  # under the runs folder; hidden, so not a run
-PACKAGE_ROOT = Path(__file__).resolve().parents[1]
 
 
 @dataclass
@@ -130,7 +129,6 @@ def _reserve_log(launch_dir: Path, base: str, root: Path) -> tuple[str, Path]:
 
 def _env(threads: int | None) -> dict[str, str]:
     env = dict(os.environ, PYTHONUNBUFFERED="1")
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(PACKAGE_ROOT), env.get("PYTHONPATH")]))
     if threads:
         env["OMP_NUM_THREADS"] = env["MKL_NUM_THREADS"] = str(int(threads))
     return env
@@ -166,7 +164,7 @@ def launch_run(config: TrainConfig | dict | None = None, *, resume: str | None =
         settings = {**cfg.to_dict(), "run_name": name, "output_dir": str(root)}
         cfg_file.write_text(json.dumps(settings, indent=2, ensure_ascii=False), encoding="utf-8")
         args = ["--config", str(cfg_file), "--run-name", name, "--output-dir", str(root)]
-    cmd = [sys.executable, "-m", "adaft_core.cli", "train", *args, "--no-progress"]
+    cmd = [*python_command("adaft_core.cli"), "train", *args, "--no-progress"]  # no working folder on its path
     with open(log, "ab") as out:
         out.write(f"adaft launcher {time.strftime('%Y-%m-%d %H:%M:%S')}: {' '.join(cmd)}\n".encode())
         out.flush()

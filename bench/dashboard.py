@@ -2,7 +2,7 @@
 the live view attached against without.
 
 1. **UI tick.** A 20,000-step adaptive run log (made with the engine's own pure schedule and
-   decision functions, or ``--log`` a real ``events.jsonl``) is fed to ``dashboard.App`` through
+   decision functions, or ``--log`` a real ``events.jsonl``) is fed to ``adaft_dashboard.App`` through
    its event source the way a live run arrives — ``--steps-per-tick`` new steps before each tick
    — and every tick (read events, fold them in, redraw inside ``batch_update``) is timed, so the
    late ticks draw 20,000-step curves (downsampled to ≤ 5,000 points per trace). Also timed: the
@@ -64,7 +64,7 @@ def pct(values, q):
 
 
 def bench_ticks(events: list[dict], steps_per_tick: int) -> dict:
-    from dashboard.app import App
+    from adaft_dashboard.app import App
 
     with tempfile.TemporaryDirectory() as tmp:
         app = App(Path(tmp) / "runs", autostart=False, table_interval=1.0)
@@ -104,7 +104,7 @@ def train_once(cfg_kw: dict, live: bool, runs_dir: Path, hz: float = 4.0) -> dic
     app = None
     sinks = []
     if live:
-        from dashboard.app import App
+        from adaft_dashboard.app import App
 
         app = App(runs_dir, autostart=False)
         sinks = [app.source.sink()]

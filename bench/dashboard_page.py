@@ -3,7 +3,7 @@
 ``python bench/dashboard.py --page`` serves the dashboard on
 a temporary runs folder holding one finished 2,000-step run, in each of these layouts:
 
-- ``voila``: what a user would do by hand, ``voila dashboard/app.ipynb`` (no culling, no pool);
+- ``voila``: what a user would do by hand, ``voila dashboard/page/app.ipynb`` (no culling, no pool);
 - ``no-preheat``: ``adaft dashboard --no-preheat`` (the door, culling, a kernel started per page);
 - ``adaft``: ``adaft dashboard`` as shipped (a pre-heated kernel waits for the next page).
 
@@ -59,7 +59,7 @@ def write_runs(runs: Path, events: list[dict]) -> None:
 
 def server_argv(layout: str, runs: Path, cull_idle: int):
     if layout == "voila":
-        return lambda port: [sys.executable, "-m", "voila", str(REPO / "dashboard" / "app.ipynb"), f"--port={port}",
+        return lambda port: [sys.executable, "-m", "voila", str(REPO / "dashboard" / "page" / "app.ipynb"), f"--port={port}",
                              "--no-browser", "--Voila.ip=127.0.0.1"]
     extra = ["--no-preheat"] if layout == "no-preheat" else []
     return lambda port: [sys.executable, "-m", "adaft_core.cli", "dashboard", "--runs", str(runs), "--port", str(port),
@@ -242,7 +242,7 @@ def bench_page(events: list[dict], loads: int = 5, memory_loads: int = 20, cull_
     return res
 
 
-NAMES = {"voila": "`voila dashboard/app.ipynb`", "no-preheat": "`adaft dashboard --no-preheat`",
+NAMES = {"voila": "`voila dashboard/page/app.ipynb`", "no-preheat": "`adaft dashboard --no-preheat`",
          "adaft": "`adaft dashboard` (1 pre-heated kernel)"}
 
 

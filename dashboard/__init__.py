@@ -1,6 +1,6 @@
 """adaft's live dashboard: ipywidgets + Plotly views fed by run events; knows nothing of torch.
 
-``from dashboard import App; App("runs")`` in JupyterLab / Notebook 7, or ``adaft dashboard``
+``from adaft_dashboard import App; App("runs")`` in JupyterLab / Notebook 7, or ``adaft dashboard``
 for the same app as a Voila web page. Modules: ``state`` (event → series reducer), ``source``
 (queue + run-log tails), ``figures`` / ``panels`` / ``masks`` / ``runs_table`` / ``sweeps_view``
 (with ``sweep_rows``) / ``form`` (the views), ``trainer`` (Start / Stop: a run launched as its
@@ -22,4 +22,4 @@ def __getattr__(name: str):
         from .app import App
 
         return App
-    raise AttributeError(f"module 'dashboard' has no attribute {name!r}")
+    raise AttributeError(f"module 'adaft_dashboard' has no attribute {name!r}")

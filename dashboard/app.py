@@ -1,6 +1,6 @@
 """The dashboard: ``App(runs_dir)`` — form, live curves, decisions, masks, the runs table and sweeps.
 
-Data flows one way: event source (queue + run-log tails) → :class:`~dashboard.state.Store` →
+Data flows one way: event source (queue + run-log tails) → :class:`~adaft_dashboard.state.Store` →
 views. One UI pump calls :meth:`App.tick` 2–5 times a second on the kernel's event loop (an
 asyncio task, so a cell is never blocked and training, in its own thread, never waits for
 drawing); each view redraws only when its runs changed, inside ``batch_update``. Tests and the
@@ -12,7 +12,7 @@ culled kernel changes nothing for the run; a new App on the same folder shows it
 form follows (and can stop) the newest run launched there. ``App(..., in_process=True)`` trains
 in a thread of this kernel instead, for notebook users who want the model object back.
 
-In Jupyter: ``from dashboard import App; App("runs")``. As a web page: ``adaft dashboard``
+In Jupyter: ``from adaft_dashboard import App; App("runs")``. As a web page: ``adaft dashboard``
 (Voila serving ``app.ipynb``, which calls :meth:`App.from_env`).
 """
 

@@ -1,4 +1,4 @@
-"""Growable float arrays for the per-step curves of :mod:`dashboard.state` (no widget, no torch)."""
+"""Growable float arrays for the per-step curves of :mod:`adaft_dashboard.state` (no widget, no torch)."""
 
 from __future__ import annotations
 

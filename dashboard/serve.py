@@ -4,18 +4,18 @@
 or any ``.ipynb`` path, :func:`resolve_notebook`) instead, through the same door, data roots,
 ``$ADAFT_RUNS_DIR`` and kernel limits; Voila shows it without its code cells.
 
-Each page load gets its own kernel running :class:`dashboard.App` on the runs folder (passed to
+Each page load gets its own kernel running :class:`adaft_dashboard.App` on the runs folder (passed to
 the kernel as ``$ADAFT_RUNS_DIR``, absolute, because the kernel starts in the notebook's
 folder) and the data roots (``$ADAFT_DATA_ROOTS``, see :mod:`adaft_core.data_roots`). Opening
 the page never starts training. A kernel with no page connected for ``cull_idle`` seconds is
-shut down, and at most ``max_kernels`` run at once (:mod:`dashboard.kernels`). Runs started from
+shut down, and at most ``max_kernels`` run at once (:mod:`adaft_dashboard.kernels`). Runs started from
 a page are their own processes (``adaft_core.launcher``): culling or closing the page does not
 touch them.
 
 The first figure comes fast (issue 12, ``bench/dashboard.py --page``): by default one kernel is
 pre-heated (``--preheat N``, Voila's ``preheat_kernel``; ``--no-preheat`` turns it off): started,
 its imports done and Plotly warmed up, it waits for the next page request and only then builds
-the App (:mod:`dashboard.page_kernel`); pre-heated kernels wait beside the ``max_kernels`` pages
+the App (:mod:`adaft_dashboard.page_kernel`); pre-heated kernels wait beside the ``max_kernels`` pages
 and are never culled. Plotly's widget bundle is served once
 (``/voila/labextensions/widgetbundle.js``) instead of travelling, 5 MB each, in every figure's
 widget state. ``--notebook`` pages are not pre-heated unless ``--preheat`` says so (a pre-heated
@@ -53,15 +53,15 @@ from adaft_core.errors import AdaftError, ConfigError
 
 from .page_kernel import BUNDLE_ENV, BUNDLE_URL, plotly_bundle_dir
 
-NOTEBOOK = Path(__file__).with_name("app.ipynb")
+NOTEBOOK = Path(__file__).resolve().parent / "page" / "app.ipynb"  # alone in its folder: the kernel starts there
 NOTEBOOKS_DIR = Path(__file__).resolve().parents[1] / "notebooks"
 NEEDED = ("voila", "ipywidgets", "plotly", "anywidget", "ipykernel", "jupyter_server")
 DEFAULT_PORT = 8866
 TOKEN_ENV = "ADAFT_DASHBOARD_TOKEN"
 LOCAL_HOSTNAMES = ("localhost",)
 DEFAULT_MAX_KERNELS = 10
-DEFAULT_PREHEAT = 1  # kernels kept started, their notebook run up to the page's own part (dashboard.warm)
-KERNEL_MANAGER = "dashboard.kernels.PageKernelManager"
+DEFAULT_PREHEAT = 1  # kernels kept started, their notebook run up to the page's own part (adaft_dashboard.warm)
+KERNEL_MANAGER = "adaft_dashboard.kernels.PageKernelManager"
 
 
 def missing_dependencies() -> list[str]:
@@ -155,7 +155,7 @@ def voila_argv(port: int = DEFAULT_PORT, ip: str = "127.0.0.1", cull_idle: int =
                open_browser: bool = False, max_kernels: int = DEFAULT_MAX_KERNELS,
                notebook: str | Path = NOTEBOOK, preheat: int = 0) -> list[str]:
     """The Voila command line (without the program name); the door is in :func:`voila_config`.
-    Kernels are managed by :class:`dashboard.kernels.PageKernelManager`: culled ``cull_idle`` s
+    Kernels are managed by :class:`adaft_dashboard.kernels.PageKernelManager`: culled ``cull_idle`` s
     after their page closed (checked every ``cull_idle / 2`` s, 1 to 60), at most ``max_kernels``.
     ``notebook``: the page (default: the dashboard), shown without its code cells (Voila's default).
     ``preheat``: kernels Voila keeps started with the notebook already run (its pool); 0: none."""
@@ -234,7 +234,7 @@ def serve(runs_dir: str | Path = "runs", port: int = DEFAULT_PORT, ip: str = "12
     os.environ["ADAFT_RUNS_DIR"] = str(runs)
     os.environ[ROOTS_ENV] = roots_to_env(roots)
     if plotly_bundle_dir() is not None:
-        os.environ[BUNDLE_ENV] = BUNDLE_URL  # dashboard.page_kernel.share_plotly_bundle reads it
+        os.environ[BUNDLE_ENV] = BUNDLE_URL  # adaft_dashboard.page_kernel.share_plotly_bundle reads it
     if ip not in ("", "0.0.0.0", "::"):
         os.environ["VOILA_APP_IP"] = ip.strip("[]")  # where a pre-heated kernel asks for its page request
     if not is_loopback(ip):

@@ -19,7 +19,7 @@ from dashboard_server import start_dashboard, stop_dashboard
 from adaft_core import cli
 from adaft_core.data_roots import ROOTS_ENV, check_eval_source, check_source, resolve_roots
 from adaft_core.errors import ConfigError
-from dashboard import serve
+from adaft_dashboard import serve
 
 FAKE_KERNEL = "00000000-0000-0000-0000-000000000000"
 CULL_IDLE = 4  # seconds: longer than the header's refresh (2 s), which kept Jupyter's culler away
@@ -84,7 +84,7 @@ def test_a_dataset_outside_the_roots_is_refused_without_saying_whether_it_exists
 
 def test_the_form_refuses_data_outside_the_roots_and_run_names_that_leave_the_runs_folder(monkeypatch, tmp_path):
     pytest.importorskip("ipywidgets")
-    from dashboard.form import RunForm
+    from adaft_dashboard.form import RunForm
 
     root, outside = tmp_path / "root", tmp_path / "elsewhere"
     root.mkdir()
@@ -222,7 +222,7 @@ def test_a_token_guards_the_server(tmp_path):
 
 # ------------------------------------------------------------------ kernels are freed and bounded
 def test_cull_due_counts_from_when_no_page_is_connected():
-    from dashboard.kernels import cull_due
+    from adaft_dashboard.kernels import cull_due
 
     assert cull_due(1, False, 5.0, 100.0, 10) == (False, None)  # a page is open: kept, count restarts
     assert cull_due(0, True, 5.0, 100.0, 10) == (False, None)  # busy (rendering a page request)

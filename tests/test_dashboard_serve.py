@@ -9,12 +9,12 @@ import pytest
 
 from adaft_core import cli
 from adaft_core.errors import ConfigError
-from dashboard import serve
+from adaft_dashboard import serve
 
 
 def test_voila_argv_binds_localhost_and_culls_idle_kernels():
     argv = serve.voila_argv(port=9999, cull_idle=600)
-    assert argv[0].endswith("dashboard/app.ipynb") and serve.NOTEBOOK.exists()
+    assert argv[0].endswith("dashboard/page/app.ipynb") and serve.NOTEBOOK.exists()
     assert "--port=9999" in argv and "--Voila.ip=127.0.0.1" in argv and "--no-browser" in argv
     assert "--MappingKernelManager.cull_idle_timeout=600" in argv
     assert not any("cull" in a for a in serve.voila_argv(cull_idle=0))

@@ -19,7 +19,7 @@ pytest.importorskip("ipywidgets")
 pytest.importorskip("plotly")
 
 from adaft_core.run_log import read_log  # noqa: E402
-from dashboard.app import App  # noqa: E402
+from adaft_dashboard.app import App  # noqa: E402
 
 
 @pytest.fixture

@@ -186,7 +186,7 @@ def test_trainer_run_log_passes_the_event_contract_and_is_listed_and_plotted(tin
     ours = evaluate(trainer.model, eval_loader(task.features["validation"], task.collator, 16, acc),
                     task.features["validation"], task, acc)
     assert evals[-1]["score"] == pytest.approx(ours["f1"], abs=1e-9)
-    from dashboard.state import Store
+    from adaft_dashboard.state import Store
 
     store = Store()
     store.apply_all(events)

@@ -60,7 +60,7 @@ def test_five_runs_launched_at_once_write_five_complete_logs(tmp_path, tiny_mode
 def test_kill_9_shows_interrupted_then_resume_and_stop(tmp_path, tiny_model_dir, conll_dir, capsys):
     """A long run is killed with SIGKILL (interrupted everywhere), resumed through the launcher (as
     the dashboard's Resume does) and then asked to stop."""
-    from dashboard.source import EventSource
+    from adaft_dashboard.source import EventSource
 
     runs = tmp_path / "runs"
     run = launch_run(tiny(tiny_model_dir, conll_dir, runs, max_epochs=500, save_checkpoints=True,

@@ -165,7 +165,7 @@ def test_strategy_flags_apply_only_to_their_strategy():
 
 def test_form_and_cli_offer_the_same_choices(tmp_path):
     pytest.importorskip("ipywidgets")
-    from dashboard.form import RunForm
+    from adaft_dashboard.form import RunForm
 
     form = RunForm(tmp_path, make_sinks=lambda: [])
     actions = train_actions()
@@ -189,7 +189,7 @@ def test_form_and_cli_offer_the_same_choices(tmp_path):
 
 def test_form_checks_as_you_type(tmp_path):
     pytest.importorskip("ipywidgets")
-    from dashboard.form import RunForm
+    from adaft_dashboard.form import RunForm
 
     form = RunForm(tmp_path, make_sinks=lambda: [])
     for name, text, message in [("seed", "4x", "seed must be a whole number, got &#x27;4x&#x27;"),
@@ -236,7 +236,7 @@ def test_command_line_parses_back_to_the_same_config(cfg):
 
 def test_form_shows_the_command_of_its_settings(tmp_path):
     pytest.importorskip("ipywidgets")
-    from dashboard.form import RunForm
+    from adaft_dashboard.form import RunForm
 
     form = RunForm(tmp_path, make_sinks=lambda: [])
     form.preset.value = "demo"

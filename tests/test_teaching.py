@@ -98,7 +98,7 @@ W = pytest.importorskip("ipywidgets")
 
 
 def test_moving_a_slider_redraws_the_lr_and_the_decisions():
-    from dashboard.teaching import TeachingView
+    from adaft_dashboard.teaching import TeachingView
 
     view = TeachingView(preset="overfits")
     adaptive_lr = lambda: list(view.fig.data[2].y)  # noqa: E731
@@ -116,7 +116,7 @@ def test_moving_a_slider_redraws_the_lr_and_the_decisions():
 
 
 def test_presets_text_and_point_edits_change_the_curve():
-    from dashboard.teaching import EDITED, TeachingView
+    from adaft_dashboard.teaching import EDITED, TeachingView
 
     view = TeachingView(preset="overfits")
     assert "early stop" in view.summary.value
@@ -136,7 +136,7 @@ def test_presets_text_and_point_edits_change_the_curve():
 
 
 def test_replay_feeds_the_shipped_run_to_the_dashboard_views():
-    from dashboard.replay import ReplayView, frame_ends
+    from adaft_dashboard.replay import ReplayView, frame_ends
 
     events = example_events()
     steps = sum(e["event"] == "step" for e in events)

@@ -76,8 +76,12 @@ def run_local(jobs: Sequence[Job], runs_dir: Path, done: Callable[[Any], None], 
             done(point)
 
 
-def _ray_point(cfg: dict, resume: str | None, runs_dir: str) -> dict:
-    """Body of one Ray task: train (or resume) and return the run's log files for the driver."""
+def _ray_point(cfg: dict, resume: str | None, runs_dir: str, driver_folder: str | None = None) -> dict:
+    """Body of one Ray task: train (or resume) and return the run's log files for the driver.
+    Ray puts the driver's working folder on a worker's module path: it is dropped first."""
+    from ..module_path import drop_working_folder, explain_import_error
+
+    drop_working_folder(*filter(None, [driver_folder]))
     import adaft_core
 
     error = None
@@ -86,6 +90,8 @@ def _ray_point(cfg: dict, resume: str | None, runs_dir: str) -> dict:
             adaft_core.resume(resume, output_dir=runs_dir)
         else:
             adaft_core.train(cfg)
+    except ImportError as exc:
+        error = explain_import_error(exc)
     except Exception as exc:  # noqa: BLE001 - reported in the manifest
         error = str(exc) if isinstance(exc, AdaftError) else f"{type(exc).__name__}: {exc}"
     run_id = resume or cfg["run_name"]
@@ -112,7 +118,7 @@ def run_ray(jobs: Sequence[Job], runs_dir: Path, done: Callable[[Any], None], *,
     for point, cfg, resume in jobs:
         point.status = "running"
         ref = task.options(runtime_env={"env_vars": env_threads}).remote(cfg, point.run_id if resume else None,
-                                                                         str(runs_dir))
+                                                                         str(runs_dir), os.getcwd())
         refs[ref] = point
     pending = list(refs)
     while pending:
