@@ -11,6 +11,18 @@ REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared"
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # tests/ helpers (modes_driver, tiny)
 
+# The slow tests (browser, notebooks, the served door, distributed): three quarters of the suite's time.
+# `pytest -m "not slow"` runs the rest (the developer's loop, scripts/check_latest.sh); CI runs everything.
+SLOW_MODULES = {"test_notebooks.py", "test_notebooks_browser.py", "test_dashboard_browser.py",
+                "test_dashboard_ui_browser.py", "test_dashboard_sweeps_browser.py", "test_dashboard_door.py",
+                "test_distributed.py", "test_strategies_distributed.py"}
+
+
+def pytest_collection_modifyitems(items):
+    for item in items:
+        if item.path.name in SLOW_MODULES:
+            item.add_marker(pytest.mark.slow)
+
 
 @pytest.fixture(scope="session")
 def tiny_model_dir(tmp_path_factory) -> str:

@@ -39,7 +39,8 @@ def project_paths() -> dict[str, Path]:
     working folders of the kernels it starts (the served dashboard page, the notebooks)."""
     from adaft_dashboard.serve import NOTEBOOK, NOTEBOOKS_DIR
 
-    return {"the dashboard page's kernel": NOTEBOOK.parent, "a notebook's kernel": NOTEBOOKS_DIR}
+    return {"the dashboard page's kernel": NOTEBOOK.parent, "a notebook's kernel": NOTEBOOKS_DIR,
+            "the tests (their helpers, tests/conftest.py)": Path(__file__).resolve().parent}
 
 
 def test_packages_are_installed_under_their_own_names_only():
