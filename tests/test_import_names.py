@@ -11,7 +11,7 @@ from importlib.metadata import packages_distributions
 from pathlib import Path
 
 import pytest
-from polling import wait_for
+from tiny import write_shadowing_modules
 
 from adaft_core import TrainConfig
 from adaft_core.launcher import launch_run
@@ -19,7 +19,6 @@ from adaft_core.module_path import drop_working_folder, explain_import_error, py
 from adaft_core.run_log import read_log
 
 REPO = Path(__file__).resolve().parents[1]
-SHADOWS = ("kernels", "datasets", "accelerate", "transformers", "safetensors")  # libraries a run imports
 OWN = {"adaft_core", "adaft_dashboard"}
 
 
@@ -77,11 +76,7 @@ def test_no_folder_the_project_puts_on_a_path_holds_a_library_name():
 @pytest.fixture
 def shadow_folder(tmp_path: Path) -> Path:
     """A working folder holding files named like the libraries a run imports, each failing loudly."""
-    folder = tmp_path / "work"
-    folder.mkdir()
-    for name in SHADOWS:
-        (folder / f"{name}.py").write_text(f"raise ImportError('the shadowing file {name}.py was imported')\n")
-    return folder
+    return write_shadowing_modules(tmp_path / "work")
 
 
 def tiny(model: str, data: str, runs: Path) -> TrainConfig:
@@ -94,11 +89,15 @@ def first_event(run_dir: Path) -> str | None:
     return events[0]["event"] if events else None
 
 
-def test_a_run_launched_from_a_folder_of_shadowing_files_trains(shadow_folder, tmp_path, tiny_model_dir,
+@pytest.mark.parametrize("where", ["page", "dashboard", "shadows"])
+def test_a_run_launched_from_a_folder_of_shadowing_files_trains(where, shadow_folder, tmp_path, tiny_model_dir,
                                                                  conll_dir, monkeypatch):
-    """The dashboard's Start (the launcher) from a working folder holding kernels.py, datasets.py,
-    accelerate.py, ...: the run starts and completes."""
-    monkeypatch.chdir(shadow_folder)
+    """The dashboard's Start (the launcher) from the page kernel's working folder, from dashboard/
+    (whose kernels.py broke every run under transformers 5.25) and from a folder holding
+    kernels.py, datasets.py, accelerate.py, ...: the run starts and completes."""
+    from adaft_dashboard.serve import NOTEBOOK
+
+    monkeypatch.chdir({"page": NOTEBOOK.parent, "dashboard": REPO / "dashboard", "shadows": shadow_folder}[where])
     run = launch_run(tiny(tiny_model_dir, conll_dir, tmp_path / "runs"), threads=1)
     assert run.wait(180), "the run is still going"
     assert run.returncode == 0 and run.failure() is None, run.log_path.read_text()[-2000:]

@@ -7,6 +7,8 @@ import json
 
 import pytest
 
+from tiny import write_shadowing_modules
+
 from adaft_core.cli import main
 from adaft_core.sweep import make_grid, report, run_sweep, sweep_status
 
@@ -51,8 +53,9 @@ def test_rerunning_the_same_sweep_starts_nothing(sequential, tiny_model_dir, con
     assert _scores(again) == _scores(manifest)
 
 
-def test_local_workers_give_the_same_metrics(sequential, tiny_model_dir, conll_dir, tmp_path):
+def test_local_workers_give_the_same_metrics(sequential, tiny_model_dir, conll_dir, tmp_path, monkeypatch):
     _, manifest = sequential
+    monkeypatch.chdir(write_shadowing_modules(tmp_path / "work"))  # issue 18: the working folder is never imported
     local = run_sweep(_grid(tiny_model_dir, conll_dir, "g"), output_dir=tmp_path, executor="local", workers=2)
     assert _scores(local) == _scores(manifest)
 
@@ -62,6 +65,7 @@ def test_ray_gives_the_same_metrics(sequential, tiny_model_dir, conll_dir, tmp_p
     import ray
 
     _, manifest = sequential
+    monkeypatch.chdir(write_shadowing_modules(tmp_path / "work"))  # Ray puts the driver's folder on workers' paths
     monkeypatch.setenv("RAY_raylet_start_wait_time_s", "180")  # a loaded 2-core machine starts Ray slowly
     ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, _node_ip_address="127.0.0.1")
     try:

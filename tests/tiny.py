@@ -54,3 +54,15 @@ def write_conll_corpus(folder: Path, n_train: int = 48, n_dev: int = 16, n_test:
     write_conll(folder / "dev.txt", make_sentences(n_dev, 2))
     write_conll(folder / "test.txt", make_sentences(n_test, 3))
     return str(folder)
+
+
+SHADOWED_LIBRARIES = ("kernels", "datasets", "accelerate", "transformers", "safetensors")
+
+
+def write_shadowing_modules(folder: Path) -> Path:
+    """A working folder holding files named like libraries a run imports, each failing if imported
+    (issue 18: a `kernels.py` in the working folder replaced transformers' `kernels` dependency)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    for name in SHADOWED_LIBRARIES:
+        (folder / f"{name}.py").write_text(f"raise ImportError('the shadowing file {name}.py was imported')\n")
+    return folder
