@@ -8,7 +8,8 @@ removes its temporary folder and leaves the previous ``NAME`` as it was.
 
 Output faults become one :class:`~adaft_core.errors.OutputError` naming the folder and the
 problem: :func:`check_output_dir` before a run (a file in the way, no permission),
-:func:`output_error` for a write that fails mid-run (a full disk).
+:func:`output_error` for a write that fails mid-run (a full disk). safetensors reports a failed
+write with its own ``SafetensorError``; :func:`save_model_dir` raises it as the ``OSError`` it wraps.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from __future__ import annotations
 import errno
 import json
 import os
+import re
 import shutil
 from pathlib import Path
 from typing import Any, Callable
@@ -43,13 +45,6 @@ def atomic_dir(path: str | Path, write: Callable[[Path], None]) -> Path:
     return path
 
 
-def existing_dir(path: str | Path) -> Path | None:
-    """``path`` if it exists, else the complete ``NAME.old`` a crash inside :func:`atomic_dir` left."""
-    path = Path(path)
-    old = path.with_name(f"{path.name}.old")
-    return path if path.is_dir() else old if old.is_dir() else None
-
-
 def atomic_write_json(path: str | Path, data: Any) -> None:
     """Write JSON to ``path`` through a temporary file and ``os.replace``."""
     path = Path(path)
@@ -68,11 +63,19 @@ def save_model_dir(path: str | Path, model, tokenizer, extra: Callable[[Path], N
     from transformers.utils import logging as hf_logging
 
     def write(tmp: Path) -> None:
-        model.save_pretrained(tmp, safe_serialization=True)
-        if tokenizer is not None:
-            tokenizer.save_pretrained(tmp)
-        if extra is not None:
-            extra(tmp)
+        from safetensors import SafetensorError
+
+        try:
+            model.save_pretrained(tmp, safe_serialization=True)
+            if tokenizer is not None:
+                tokenizer.save_pretrained(tmp)
+            if extra is not None:
+                extra(tmp)
+        except SafetensorError as exc:  # its own type for a failed write: "... (os error 28)"
+            code = re.search(r"\(os error (\d+)\)", str(exc))
+            if code is None:
+                raise
+            raise OSError(int(code.group(1)), os.strerror(int(code.group(1)))) from exc
 
     bars = hf_logging.is_progress_bar_enabled()
     hf_logging.disable_progress_bar()  # a "Writing model shards" bar per epoch would bury ours

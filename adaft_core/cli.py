@@ -1,6 +1,6 @@
 """The ``adaft`` command: ``adaft train`` (``cli_train.py``), ``adaft runs list``, ``adaft runs show
 RUN`` (``cli_runs.py``), ``adaft sweep`` / ``adaft sweep report NAME`` (``cli_sweep.py``),
-``adaft dashboard``.
+``adaft export RUN|--sweep NAME --to TRACKER`` (``cli_export.py``), ``adaft dashboard``.
 
 Input errors (:class:`~adaft_core.errors.AdaftError`) are printed as one message, without a
 traceback, with exit status 2; a run that fails or is stopped exits 1.
@@ -10,7 +10,10 @@ from __future__ import annotations
 
 import argparse
 import sys
+import warnings
 
+from .cli_export import add_export_parser, cmd_export
+from .cli_report import add_report_parser, cmd_report
 from .cli_runs import add_runs_parser, cmd_runs
 from .cli_sweep import add_sweep_parsers, cmd_sweep, cmd_sweep_report
 from .cli_train import (add_train_parser, config_from_args, resume_args_check, strategy_options_from_args,
@@ -26,14 +29,18 @@ def build_parser() -> argparse.ArgumentParser:
     add_train_parser(sub)
     add_runs_parser(sub)
     add_sweep_parsers(sub)
+    add_export_parser(sub)
+    add_report_parser(sub)
 
     db = sub.add_parser("dashboard", help="serve the live dashboard (Voila) on 127.0.0.1 "
                                           "(see --token, --allow-origin, --data-root)")
     db.add_argument("--runs", default="runs", help="runs folder to show and train into (default: %(default)s)")
-    db.add_argument("--port", type=int, default=8866, help="port (default: %(default)s)")
+    db.add_argument("--port", type=int, default=8866, help="port, 1 to 65535 (default: %(default)s)")
     db.add_argument("--ip", default="127.0.0.1", help="address to listen on (default: %(default)s)")
-    db.add_argument("--cull-idle", type=int, default=900, metavar="SECONDS",
-                    help="shut down a page's kernel this long after its page was closed; 0: never "
+    db.add_argument("--cull-idle", type=int, default=60, metavar="SECONDS",
+                    help="grace of a page's kernel: shut down this long after the page's last connection closed "
+                         "(or after the page was served, if it never connected), so closed pages and page loads "
+                         "never hold --max-kernels for long; an open page is never shut down; 0: never "
                          "(default: %(default)s)")
     db.add_argument("--max-kernels", type=int, default=10, metavar="N",
                     help="most pages (kernels) open at once; 0: no bound (default: %(default)s)")
@@ -54,7 +61,7 @@ def build_parser() -> argparse.ArgumentParser:
                          "from the project's notebooks/ folder (e.g. 04_teaching, .ipynb optional) or a path to "
                          "an .ipynb file; Voila shows it without its code cells")
     db.add_argument("--preheat", type=int, default=None, metavar="N",
-                    help="kernels kept started ahead of the next page, so it shows at once (Voila's pre-heated "
+                    help="kernels (0 to 8) kept started ahead of the next page, so it shows at once (Voila's pre-heated "
                          "kernels, kept beside the --max-kernels pages); 0: start a kernel with each page request "
                          "(default: 1 for the dashboard, 0 with --notebook: a pre-heated kernel runs the notebook "
                          "before anyone asks)")
@@ -69,14 +76,14 @@ def cmd_train(args) -> int:
     if getattr(args, "resume", None) is not None:
         resume_args_check(args)
         from . import engine  # imports torch
+        from . import resume as resume_run  # with the sinks of the trackers the run reports to
 
-        resume = getattr(engine, "resume", None)
-        if resume is None:
+        if getattr(engine, "resume", None) is None:
             raise ConfigError("this version of adaft cannot resume runs (adaft_core.engine.resume is missing)")
-        result = resume(args.resume, output_dir=getattr(args, "output_dir", "runs"), sinks=[ConsoleSink(bar=bar)])
+        result = resume_run(args.resume, output_dir=getattr(args, "output_dir", "runs"), sinks=[ConsoleSink(bar=bar)])
     else:
         cfg = validated_config(args)  # a bad setting stops here, before torch is imported
-        from .engine import train
+        from . import train  # adds the sinks of the --report-to trackers
 
         result = train(cfg, sinks=[ConsoleSink(bar=bar)])
     if result.run_dir is not None:
@@ -84,8 +91,21 @@ def cmd_train(args) -> int:
     return 0 if result.status in ("completed", "early_stopped") else 1
 
 
+def _format_warning(message, category, filename, lineno, line=None) -> str:
+    """adaft's own warnings (their text begins ``adaft: ``) as one line, ``adaft: warning: ...``,
+    without Python's file, line and source; any other warning as Python shows it."""
+    text = str(message)
+    if text.startswith("adaft: "):
+        return f"adaft: warning: {text[len('adaft: '):]}\n"
+    return _python_format_warning(message, category, filename, lineno, line)
+
+
+_python_format_warning = warnings.formatwarning
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
+    warnings.formatwarning = _format_warning
     if argv[:2] == ["sweep", "report"]:  # `adaft sweep report NAME`: its own parser
         argv = ["sweep-report", *argv[2:]]
     args = build_parser().parse_args(argv)
@@ -96,6 +116,10 @@ def main(argv: list[str] | None = None) -> int:
             return cmd_sweep(args)
         if args.command == "sweep-report":
             return cmd_sweep_report(args)
+        if args.command == "export":
+            return cmd_export(args)
+        if args.command == "report":
+            return cmd_report(args)
         if args.command == "dashboard":
             from adaft_dashboard.serve import serve
 

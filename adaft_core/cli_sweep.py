@@ -55,8 +55,8 @@ def add_sweep_parsers(sub) -> None:
             groups[spec.group].add_argument(spec.cli_flag, dest=spec.name, metavar="V[,V...]",
                                             help=f"{spec.help}; comma-separated values make it a sweep factor "
                                                  f"(default: {spec.shown_default()})".replace("%", "%%"))
-        else:
-            add_setting(groups[spec.group], spec)
+        else:  # a sweep saves no final model unless asked (sweep.point_configs)
+            add_setting(groups[spec.group], spec, default="false in a sweep" if spec.name == "save_model" else None)
     for name, spec in OPTIONS.items():
         add_setting(groups["options"], spec, dest=OPTION_DEST + name, default=defaults_text(name))
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import difflib
 import json
+import re
 import shlex
 from pathlib import Path
 from typing import Any
@@ -115,20 +116,37 @@ def strategy_options_from_args(args: argparse.Namespace, strategy: str | None = 
 
 
 def load_config_file(path: str | Path) -> dict[str, Any]:
-    """The settings of a JSON or TOML file (TrainConfig field names); unknown keys: one error
-    naming the file and the valid keys."""
+    """The settings of a JSON or TOML file (TrainConfig field names), each checked against its
+    declaration even where a flag will override it (a file a user keeps is checked whole); an
+    unknown key, a key given twice or a bad value: one error naming the file and the key."""
     path = Path(path)
     if not path.is_file():
         raise ConfigError(f"config file {path} {'is not a file' if path.exists() else 'does not exist'}")
     text = path.read_text(encoding="utf-8", errors="replace")
+
+    def no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:  # json keeps the last one silently
+        seen: set[str] = set()
+        for key, _ in pairs:
+            if key in seen:
+                raise ConfigError(f"config file {path}: setting {key!r} is given twice; keep one")
+            seen.add(key)
+        return dict(pairs)
+
     try:
         if path.suffix.lower() == ".toml":
             import tomllib
 
             data = tomllib.loads(text)
         else:
-            data = json.loads(text)
+            data = json.loads(text, object_pairs_hook=no_duplicates)
+    except ConfigError:
+        raise
     except ValueError as exc:  # json.JSONDecodeError and tomllib.TOMLDecodeError are ValueErrors
+        twice = re.match(r"Cannot overwrite a value \(at line (\d+)", str(exc))
+        if twice:  # tomllib's words for a key given twice; name the key
+            line = int(twice[1])
+            key = text.splitlines()[line - 1].partition("=")[0].strip()
+            raise ConfigError(f"config file {path}:{line}: setting {key!r} is given twice; keep one") from None
         kind = "TOML" if path.suffix.lower() == ".toml" else "JSON (name a TOML file *.toml)"
         raise ConfigError(f"config file {path} is not valid {kind}: {exc}") from None
     if not isinstance(data, dict):
@@ -139,6 +157,11 @@ def load_config_file(path: str | Path) -> dict[str, Any]:
                  else repr(k) for k in unknown]
         raise ConfigError(f"config file {path}: unknown setting{'s' if len(unknown) > 1 else ''} "
                           f"{', '.join(hints)}; valid keys: {', '.join(SETTINGS)}")
+    for key, value in data.items():
+        try:
+            SETTINGS[key].check(value)
+        except ConfigError as exc:
+            raise ConfigError(f"config file {path}: {exc}") from None
     return data
 
 

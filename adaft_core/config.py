@@ -58,6 +58,7 @@ def _positive(group: str, **kw) -> dict:
 
 
 FRACTION = dict(low=0, high=1, low_open=True)  # (0, 1]
+SEED_RANGE = dict(low=0, high=2**32 - 1)  # what NumPy's (and so accelerate's set_seed) generator accepts
 
 
 @dataclass
@@ -80,7 +81,7 @@ class TrainConfig:
     strategy_options: dict[str, Any] = setting(
         help="the chosen strategy's options (option -> value); on the command line, the strategy flags",
         group="strategy", default_factory=dict, cli=False)
-    seed: int = setting(42, "random seed of initialisation, shuffling and dropout", group="training")
+    seed: int = setting(42, "random seed of initialisation, shuffling and dropout", group="training", **SEED_RANGE)
     train_fraction: float = setting(1.0, "use the first fraction of a fixed shuffle of the training set",
                                     group="data", **FRACTION)
     val_fraction: float = setting(1.0, "use the first fraction of a fixed shuffle of the validation set",
@@ -89,7 +90,7 @@ class TrainConfig:
     train_size: int | None = setting(None, "train on a class-stratified sample of N examples (low-resource "
                                      "runs)", group="pair", low=1, metavar="N", default_text="all")
     sample_seed: int = setting(1234, "seed of that sample; fixed, so every training seed sees the same N",
-                               group="pair")
+                               group="pair", **SEED_RANGE)
     eval_data: list[str] = setting(
         help="out-of-domain set scored with the final model (repeatable): a .jsonl/.tsv/.csv file, a "
              "folder (its test split, or @SPLIT), 'hf:NAME[:CONFIG]' or 'glue/TASK'",
@@ -145,12 +146,20 @@ class TrainConfig:
                                negative_flag="--no-save-model", title="save final model")
     save_checkpoints: bool = setting(True, "save a checkpoint after every epoch (RUN/checkpoint)", group="output",
                                      negative_flag="--no-checkpoints", title="checkpoint every epoch")
+    keep_checkpoint: bool = setting(False, "keep the resume checkpoint of a run that completes or stops early "
+                                    "(stopped, failed and interrupted runs always keep theirs)", group="output",
+                                    title="keep checkpoint when done")
     evaluate_test: bool = setting(True, "score the final model on the test split", group="output")
     num_workers: int = setting(0, "data loader worker processes", group="training", low=0)
     length_grouping: bool = setting(False, "batch sentences of similar length together (faster; changes "
                                     "sampling)", group="training")
     log_every: int = setting(1, "console refresh every N steps (every step is always in the run log)",
                              group="output", low=1)
+    report_to: str | None = setting(None, "also send the run's events, as it goes, to these trackers "
+                                    "(comma-separated): tensorboard, mlflow, trackio (optional extras; written "
+                                    "under OUTPUT_DIR/exports, trackio to its own store)", group="output",
+                                    metavar="TRACKER[,TRACKER]", default_text="none",
+                                    parse_text=lambda t: normalize_report_to(t))
 
     def validated(self) -> "TrainConfig":
         """Check every setting (its declared type, choices and range, then the rules that join
@@ -169,6 +178,7 @@ class TrainConfig:
                 raise
         out = dataclasses.replace(self, eval_data=list(self.eval_data), label_map=dict(self.label_map),
                                   strategy_options=dict(self.strategy_options), adam_betas=tuple(self.adam_betas))
+        out.report_to = normalize_report_to(self.report_to)
         if out.max_epochs is None:
             out.max_epochs = DEFAULT_EPOCHS[out.mode]
         return out
@@ -245,6 +255,18 @@ class TrainConfig:
 
 
 SETTINGS: dict[str, Setting] = settings_of(TrainConfig)
+
+
+def normalize_report_to(value: str | None) -> str | None:
+    """``report_to`` as ``"tensorboard,mlflow"`` (known names, each once) or None ("none" too, the
+    Trainer convention); an unknown name: an error listing the trackers."""
+    from .exports.names import parse_trackers
+
+    try:
+        names = parse_trackers(value)
+    except ConfigError as exc:
+        raise SETTINGS["report_to"].fail(str(exc)) from None
+    return ",".join(names) or None
 
 
 def parse_label_map(text: str) -> dict[str, str]:

@@ -5,7 +5,11 @@ runs folder) fixes, at start-up, the folders whose files a page may train on. Th
 field (and its out-of-domain ``eval_data``) then accepts only:
 
 - the shipped names (``wikigold``),
-- Hugging Face names (``hf:NAME[:CONFIG]``, ``glue/TASK``, ``super_glue/TASK``),
+- Hugging Face names (``hf:NAME[:CONFIG]``, ``glue/TASK``, ``super_glue/TASK``) that are hub ids:
+  ``NAME`` is ``[OWNER/]DATASET`` of letters, digits, ``_``, ``-`` and ``.``, never a path (no ``/``
+  at its start, no ``..``, ``~`` or ``.``-led part). ``datasets.load_dataset`` reads a local folder
+  of that name first, so a name that is also a folder (from the working folder) must lie under a
+  data root like any path;
 - paths that resolve (symbolic links followed) to somewhere under a data root; a relative path
   is taken from the first root (the folder ``adaft dashboard`` started in, by default).
 
@@ -26,6 +30,8 @@ from .errors import ConfigError
 ROOTS_ENV = "ADAFT_DATA_ROOTS"
 SHIPPED_DATA = ("wikigold",)
 _HUB = re.compile(r"(hf:.+|(super_)?glue/\w+)", re.IGNORECASE)
+_HUB_PART = r"[A-Za-z0-9](?:[A-Za-z0-9_.-]*[A-Za-z0-9_-])?"  # a hub owner or dataset name
+_HUB_ID = re.compile(rf"{_HUB_PART}(?:/{_HUB_PART})?(?::[A-Za-z0-9_.-]+)?")  # NAME[:CONFIG]
 
 
 def resolve_roots(roots=(), runs_dir: str | Path | None = None, cwd: str | Path | None = None) -> list[Path]:
@@ -64,20 +70,38 @@ def check_source(source: str, roots: list[Path] | None, setting: str = "data") -
     """``source`` as the training process should read it: a name unchanged, a path made absolute
     once it is known to lie under a root; a ConfigError naming ``setting`` otherwise. The message
     is the same whether the path exists or not, and nothing is read."""
-    if roots is None or is_named_dataset(source):
+    if roots is None:
         return source
     text = source.strip()
+    if is_named_dataset(text):
+        name = text[3:] if text.lower().startswith("hf:") else text
+        hub_id = _HUB_ID.fullmatch(name) and ".." not in name
+        local = Path(name.partition(":")[0])  # what load_dataset (or the glue/ reader) would open first
+        if hub_id and (text.lower() in SHIPPED_DATA or not local.exists()):
+            return source
+        if hub_id and _under_roots(local.resolve(), roots):
+            return str(local.resolve()) if not text.lower().startswith("hf:") else source
+        raise _refused(text, roots, setting)
     path = Path(text).expanduser()
     if not path.is_absolute():
         path = (roots[0] if roots else Path.cwd()) / path
     resolved = path.resolve()
-    if any(resolved == root or resolved.is_relative_to(root) for root in roots):
+    if _under_roots(resolved, roots):
         return str(resolved)
+    raise _refused(text, roots, setting)
+
+
+def _under_roots(path: Path, roots: list[Path]) -> bool:
+    return any(path == root or path.is_relative_to(root) for root in roots)
+
+
+def _refused(text: str, roots: list[Path], setting: str) -> ConfigError:
+    """The one message for every refused source: it says nothing about what is at that path."""
     error = ConfigError(f"{setting} {text!r}: this dashboard reads only the shipped datasets "
-                        f"({', '.join(SHIPPED_DATA)}), Hugging Face names (hf:NAME, glue/TASK) and folders "
-                        f"under its data roots ({', '.join(map(str, roots))})")
+                        f"({', '.join(SHIPPED_DATA)}), Hugging Face hub ids (hf:NAME or hf:OWNER/NAME, "
+                        f"glue/TASK) and folders under its data roots ({', '.join(map(str, roots))})")
     error.setting = setting
-    raise error
+    return error
 
 
 def check_eval_source(item: str, roots: list[Path] | None) -> str:

@@ -10,6 +10,7 @@ stopped, stop signal, NaN loss, crash — emits ``run_ended`` (see ``_Run.end``)
 Every checkpoint (after each epoch, and when a stop is requested mid-epoch) holds the full
 training state (``train_state.py``): ``resume(run)`` reopens the run folder, restores it, appends
 a ``resumed`` event to the same log and continues — bit-exactly the uninterrupted run on the CPU.
+A run that completes or stops early then drops its checkpoint, unless ``keep_checkpoint``.
 A write that fails (a full disk) ends the run with one :class:`~adaft_core.errors.OutputError`.
 
 Devices, mixed precision and data parallelism come from ``accelerate``: start the same code
@@ -40,11 +41,12 @@ from .runs import (EVENTS_FILE, STOP_FILE, check_resumable, check_run_name_free,
 from .liveness import Heartbeat, owner_info
 from .strategies import make_strategy
 from .tasks.base import get_task
-from .checkpoints import atomic_write_json, check_output_dir, existing_dir, output_error, save_model_dir
+from .checkpoints import atomic_write_json, check_output_dir, output_error, save_model_dir
 from .display import epoch_label
-from .errors import OutputError
+from .retention import drop_checkpoint
+from .errors import ConfigError, OutputError
 from .train_state import (capture_rng, load_weights, monitor_from_dict, monitor_to_dict,
-                          read_state, reopen_log, restore_rng, write_state)
+                          read_state, reopen_log, restore_rng, whole_checkpoint, write_state)
 
 __all__ = ["train", "resume", "RunResult"]
 
@@ -77,10 +79,13 @@ def resume(run: str | Path, *, output_dir: str | Path = "runs", sinks: Iterable[
     run_dir = find_run(output_dir, str(run))
     info = check_resumable(run_dir)
     cfg = TrainConfig.from_dict(info["config"]).validated()
-    return _prepare(cfg, sinks, stop_event, resume_dir=run_dir, started=info.get("started")).execute()
+    checkpoint = whole_checkpoint(run_dir)  # read whole before any work; a damaged one is refused here
+    return _prepare(cfg, sinks, stop_event, resume_dir=run_dir, started=info.get("started"),
+                    checkpoint=checkpoint).execute()
 
 
-def _prepare(cfg: TrainConfig, sinks, stop_event, resume_dir: Path | None = None, started=None) -> "_Run":
+def _prepare(cfg: TrainConfig, sinks, stop_event, resume_dir: Path | None = None, started=None,
+             checkpoint: Path | None = None) -> "_Run":
     """Accelerator, seeds, task (data and tokenizer: raises on bad input) and strategy of a run."""
     accelerator = make_accelerator(cfg)
     from accelerate.utils import set_seed
@@ -88,7 +93,8 @@ def _prepare(cfg: TrainConfig, sinks, stop_event, resume_dir: Path | None = None
     set_seed(cfg.seed)
     task = get_task(cfg.task)(cfg)  # reads data + tokenizer: raises on bad input
     strategy = make_strategy(cfg.strategy, cfg.strategy_options)
-    return _Run(cfg, task, accelerator, strategy, list(sinks), stop_event, resume_dir=resume_dir, started=started)
+    return _Run(cfg, task, accelerator, strategy, list(sinks), stop_event, resume_dir=resume_dir, started=started,
+                checkpoint=checkpoint)
 
 
 @dataclass
@@ -112,6 +118,7 @@ class _Run:
     eval_data_metrics: dict[str, dict] = field(default_factory=dict)  # --eval-data name -> metrics
     resume_dir: Path | None = None  # the run folder being continued (resume)
     started: float | None = None  # run.json "started" (a resumed run keeps its first one)
+    checkpoint: Path | None = None  # the checkpoint folder to restore (resume; whole_checkpoint's choice)
     resumed_from: str | None = None  # the checkpoint folder restored
     start_epoch: int = 0  # the epoch training (re)starts in ...
     skip_batches: int = 0  # ... after this many of its micro-batches (a mid-epoch checkpoint)
@@ -310,15 +317,19 @@ class _Run:
                 "rng": capture_rng(self.epoch_start_rng if mid_epoch else self.loader_generator.get_state())}
 
     def _restore(self) -> None:
-        """Load the run's newest checkpoint (none yet: the run starts again from step 0)."""
-        folder = existing_dir(self.resume_dir / "checkpoint")
+        """Load the run's newest whole checkpoint (none yet: the run starts again from step 0)."""
+        folder = self.checkpoint
         if folder is None:
             return
         state = read_state(folder, steps_per_epoch=self.steps_per_epoch)
         load_weights(self.accelerator.unwrap_model(self.model), folder)
-        self.optimizer.load_state_dict(state["optimizer"])
-        self.strategy.load_state_dict(state["strategy"])  # after setup, before on_train_start
-        self.monitor, self.evals = monitor_from_dict(state["monitor"]), state["evals"]
+        try:
+            self.optimizer.load_state_dict(state["optimizer"])
+            self.strategy.load_state_dict(state["strategy"])  # after setup, before on_train_start
+            self.monitor, self.evals = monitor_from_dict(state["monitor"]), state["evals"]
+        except (KeyError, TypeError, ValueError, RuntimeError) as exc:  # a state that reads but does not fit
+            raise ConfigError(f"the training state in {folder} does not fit this run ({type(exc).__name__}: "
+                              f"{exc}); it cannot be resumed") from exc
         self.best_state, self.finished = state["best_state"], state["finished"]
         self.step = self.checkpoint_step = state["step"]
         self.start_epoch, self.skip_batches = state["epoch"], state["batches_done"]
@@ -367,6 +378,12 @@ class _Run:
                 self._write_run_json(status, result)
             except OSError:
                 pass  # a full disk: the log's run_ended (if it could be written) tells the end
+            if status in ("completed", "early_stopped") and not self.cfg.keep_checkpoint:
+                drop_checkpoint(self.run_dir)  # weights + AdamW state of a run that cannot be resumed
+            if self.run_dir is not None:  # README.md in model/ (and a kept checkpoint/), from the log
+                from .model_card import write_model_cards
+
+                write_model_cards(self.run_dir)
         if self.heartbeat is not None:
             self.heartbeat.stop()
         self.emitter.close()

@@ -15,6 +15,7 @@ Also here: :func:`read_events` (strict: for logs this package just wrote, e.g. i
 from __future__ import annotations
 
 import json
+import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterator
@@ -64,11 +65,20 @@ def check_line(raw: bytes, last_seq: int, first: bool) -> tuple[dict | None, str
     return ev, None
 
 
+def is_folder(path: Path) -> bool:
+    """``path.is_dir()`` that is False, not a PermissionError, inside a folder this user may not
+    read (Python < 3.12 raises there); the open that follows names the problem."""
+    try:
+        return stat.S_ISDIR(path.stat().st_mode)
+    except OSError:
+        return False
+
+
 def read_log(path: str | Path) -> LogRead:
     """The good events of ``path`` (an ``events.jsonl``) and what was wrong with the rest."""
     path = Path(path)
     out = LogRead()
-    if path.is_dir():
+    if is_folder(path):
         out.problem = f"{path.name} is a folder, not a file"
         return out
     try:
@@ -115,7 +125,7 @@ def read_log(path: str | Path) -> LogRead:
 def read_run_json(path: str | Path) -> tuple[dict[str, Any] | None, str | None]:
     """``run.json`` as a dict, or (None, why not)."""
     path = Path(path)
-    if path.is_dir():
+    if is_folder(path):
         return None, f"{path.name} is a folder, not a file"
     try:
         raw = path.read_bytes()

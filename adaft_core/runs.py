@@ -12,9 +12,10 @@ A run lives in ``<output_dir>/<run_id>/``:
 
 Every other top-level folder whose name starts with a dot (``.launch/``: the launcher's logs) or
 is in :data:`NOT_RUNS` is not a run. :func:`summarize_run` never raises: a run that has not ended
-and whose process is gone is ``interrupted``; a folder whose files are missing or damaged is
-``unreadable`` with the reason (``file:line: why``, see run_log.py), and what could be read is
-still summarised.
+and whose process is gone is ``interrupted``; a folder whose files are missing, damaged or not
+readable by this user is ``unreadable`` with the reason (``file:line: why``, see run_log.py), and
+what could be read is still summarised. A folder with neither ``run.json`` nor a log is
+``starting`` for :data:`STARTING_GRACE`, then ``unreadable`` (``not a run: ...``).
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from .errors import ConfigError
-from .liveness import run_liveness
+from .liveness import read_heartbeat, run_liveness
 from .run_log import EVENTS_FILE, drop_incomplete_tail, iter_events, read_events, read_log, read_run_json  # noqa: F401
 
 RUN_FILE = "run.json"
@@ -35,7 +36,7 @@ STOP_FILE = "STOP"
 NOT_RUNS = ("sweeps", "exports")  # folders of the runs folder that hold no run
 FINAL = ("completed", "early_stopped", "stopped", "failed")
 RESUMABLE = ("interrupted", "stopped", "failed")  # adaft train --resume continues these
-STARTING_GRACE = 30.0  # a new folder without files yet is "starting" for this long
+STARTING_GRACE = 60.0  # a new folder without files yet is "starting" for this long
 
 
 def new_run_id(task: str, mode: str, seed: int, run_name: str | None = None) -> str:
@@ -122,6 +123,24 @@ def _fold(s: RunSummary, events: list[dict[str, Any]]) -> dict[str, Any] | None:
     return ended
 
 
+def resumes(events: list[dict[str, Any]]) -> list[tuple[dict[str, Any], int, float]]:
+    """Each ``resumed`` event of a log with how many logged steps it replays (those after its
+    checkpoint's step: trained again and logged twice, the later line counts) and the seconds the
+    run was not running before it (since the last event before it: down time plus restart)."""
+    out, logged, last_time = [], set(), None
+    for ev in events:
+        t = ev.get("time") if isinstance(ev.get("time"), (int, float)) else None
+        if ev["event"] == "resumed":
+            at = ev.get("step") if isinstance(ev.get("step"), int) else 0
+            gap = t - last_time if t is not None and last_time is not None else 0.0
+            out.append((ev, sum(1 for n in logged if n > at), max(0.0, gap)))
+            logged = {n for n in logged if n <= at}
+        elif ev["event"] == "step" and isinstance(ev.get("step"), int):
+            logged.add(ev["step"])
+        last_time = t if t is not None else last_time
+    return out
+
+
 def _mtime(path: Path) -> float | None:
     try:
         return path.stat().st_mtime
@@ -130,8 +149,18 @@ def _mtime(path: Path) -> float | None:
 
 
 def summarize_run(path: str | Path, now: float | None = None) -> RunSummary:
-    """Read a run folder into a :class:`RunSummary`; never raises (see the module docstring)."""
-    path, now = Path(path), time.time() if now is None else now
+    """Read a run folder into a :class:`RunSummary`; never raises (see the module docstring): a
+    file or folder this user may not read (mode 000) makes it ``unreadable``, naming the file."""
+    path = Path(path)
+    try:
+        return _summarize(path, time.time() if now is None else now)
+    except OSError as exc:  # the readers below name what they cannot read; this is the last net
+        where = Path(exc.filename).name if exc.filename else path.name
+        return RunSummary(run_id=path.name, path=path, status="unreadable",
+                          reason=f"{where} cannot be read ({exc.strerror or exc})")
+
+
+def _summarize(path: Path, now: float) -> RunSummary:
     s = RunSummary(run_id=path.name, path=path)
     info, info_problem = read_run_json(path / RUN_FILE)
     if info is not None:
@@ -150,23 +179,30 @@ def summarize_run(path: str | Path, now: float | None = None) -> RunSummary:
         if not lv.alive:  # it may have ended since run.json was read: the final run.json says so
             again, _ = read_run_json(path / RUN_FILE)
             if again is not None and again.get("status") in FINAL:
-                return summarize_run(path, now)
+                return _summarize(path, now)
         last_event = log.events[-1].get("time") if log.events else None
         seen = [t for t in (lv.last_seen, last_event) if isinstance(t, (int, float))]
         s.alive, s.last_seen = lv.alive, max(seen, default=None)
         s.status = "running" if lv.alive else "interrupted"
         if not lv.alive:
             s.notes.append(f"process gone ({lv.why}); last seen {_when(s.last_seen)}")
-        if s.started is not None:
-            s.wall_time = (now if lv.alive else (s.last_seen or now)) - s.started
+        if s.started is not None:  # the time it was not running (before each resume) left out
+            down = sum(gap for _, _, gap in resumes(log.events))
+            s.wall_time = (now if lv.alive else (s.last_seen or now)) - s.started - down
     if log.incomplete is not None and log.events:
         s.notes.append(f"{EVENTS_FILE}:{log.incomplete}: incomplete last line "
                        f"({'being written' if s.alive else 'ignored'})")
     problem = info_problem or log.problem
     if not log.events and not log.bad_lines:  # nothing logged yet: just created, or never started
         young = now - (_mtime(path) or 0) < STARTING_GRACE
-        if s.alive or (young and info is None and (log.missing or log.problem is None)):
+        owned = s.owner is not None or read_heartbeat(path) is not None  # else "alive" means a recent mtime
+        if (s.alive and owned) or (young and info is None and (log.missing or log.problem is None)):
             s.status, s.reason = "starting", None
+            return s
+        if info is None and log.missing and not owned:
+            s.status, s.notes = "unreadable", []
+            s.reason = (f"not a run: no {RUN_FILE} or {EVENTS_FILE} after {STARTING_GRACE:.0f} s (a run that died "
+                        "while claiming this folder, or a folder of something else)")
             return s
         problem = problem or (f"{EVENTS_FILE}:1: an incomplete line and nothing else" if log.incomplete
                               else f"{EVENTS_FILE} is empty")
@@ -202,9 +238,16 @@ def list_runs(output_dir: str | Path) -> list[RunSummary]:
 
 
 def find_run(output_dir: str | Path, run: str) -> Path:
-    """A run folder by path, exact name or unique name prefix; one clear error otherwise."""
+    """A run folder by path, exact name or unique name prefix; one clear error otherwise (an empty
+    name too: as a prefix it would match the only run there)."""
+    if not run.strip():
+        raise ConfigError(f"no run named: give a run name, a unique beginning of one, or a run folder "
+                          f"(`adaft runs list --runs {output_dir}` lists them)")
     direct = Path(run)
-    if direct.is_dir() and ((direct / EVENTS_FILE).exists() or (direct / RUN_FILE).exists()):
+    try:
+        if direct.is_dir() and ((direct / EVENTS_FILE).exists() or (direct / RUN_FILE).exists()):
+            return direct
+    except PermissionError:  # a run folder this user may not read: named all the same
         return direct
     root = Path(output_dir)
     names = [p.name for p in run_folders(root)]
@@ -273,7 +316,9 @@ def check_resumable(run_dir: Path) -> dict:
                "starting": "it is just starting; stop it first",
                "completed": "it has already completed; start a new run instead",
                "early_stopped": "it has already ended (early stopped); start a new run instead",
-               "unreadable": f"its folder is unreadable ({s.reason})"}.get(s.status, f"its status is {s.status}")
+               "unreadable": f"its folder is unreadable ({s.reason}); make it readable to resume it, or start "
+                             f"the run over with a new `adaft train` (moving {run_dir} away)"}.get(
+            s.status, f"its status is {s.status}")
         raise ConfigError(f"run {run_dir.name!r} in {run_dir.parent} cannot be resumed: {why}")
     info = json.loads((run_dir / RUN_FILE).read_text(encoding="utf-8"))  # readable: checked above
     if not isinstance(info.get("config"), dict):

@@ -97,7 +97,7 @@ class Setting:
         lo, hi = self.low, self.high
         if lo is not None and hi is not None:
             span = f"{'(' if self.low_open else '['}{_num(lo)}, {_num(hi)}{')' if self.high_open else ']'}"
-            return f"{'a number ' if typed else ''}in {span}"
+            return f"{('a whole number ' if self.kind is int else 'a number ') if typed else ''}in {span}"
         if lo is not None:
             if self.kind is int and lo == 1:
                 return "a positive integer"

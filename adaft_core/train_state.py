@@ -16,6 +16,11 @@ in which every tensor is ``{"__tensor__": key}``; :func:`unflatten` reverses it.
 ``json`` and ``safetensors`` only, so a checkpoint from an untrusted source cannot run code.
 (``accelerate.save_state`` is not used: it stores RNG states and samplers with ``torch.save``,
 i.e. pickle.)
+
+Before a resume loads anything, :func:`whole_checkpoint` reads the run's checkpoint whole (the
+training state, its position fields, the weights files' headers) and falls back to the
+``checkpoint.old/`` an interrupted folder swap leaves; a damaged checkpoint with nothing whole to
+fall back to is one :class:`~adaft_core.errors.ConfigError` naming the file and how to start over.
 """
 
 from __future__ import annotations
@@ -23,6 +28,7 @@ from __future__ import annotations
 import json
 import random
 import shutil
+import warnings
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
@@ -35,6 +41,8 @@ from .modes import AdaptiveSchedule, MonitorState
 
 STATE_JSON = "train_state.json"
 STATE_TENSORS = "train_state.safetensors"
+CHECKPOINT = "checkpoint"  # <run>/checkpoint/, and checkpoint.old/ during its atomic swap
+POSITION = ("step", "epoch", "batches_done", "steps_per_epoch")  # whole numbers >= 0 in every state
 FORMAT = 1
 _MARKERS = ("__tensor__", "__tuple__", "__items__")
 
@@ -101,6 +109,7 @@ def write_state(folder: Path, tree: dict) -> None:
 def read_state(folder: Path, steps_per_epoch: int | None = None) -> dict:
     """The tree :func:`write_state` wrote; a ConfigError when it is missing, unreadable or (given
     ``steps_per_epoch``) from a run whose data or batch settings differ."""
+    from safetensors import SafetensorError
     from safetensors.torch import load_file
 
     if not (folder / STATE_JSON).exists() or not (folder / STATE_TENSORS).exists():
@@ -108,12 +117,21 @@ def read_state(folder: Path, steps_per_epoch: int | None = None) -> dict:
                           "before 0.2.0 or by hand and cannot be resumed exactly")
     try:
         skeleton = json.loads((folder / STATE_JSON).read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise ConfigError(f"{folder / STATE_JSON} is unreadable ({exc})") from exc
+    try:
         tree = unflatten(skeleton, load_file(str(folder / STATE_TENSORS)))
-    except (OSError, ValueError, KeyError, TypeError) as exc:
-        raise ConfigError(f"the training state in {folder} is unreadable ({exc})") from exc
+    except (OSError, ValueError, KeyError, TypeError, SafetensorError) as exc:
+        raise ConfigError(f"{folder / STATE_TENSORS} is unreadable ({exc})") from exc
     if not isinstance(tree, dict) or tree.get("format") != FORMAT:
         raise ConfigError(f"the training state in {folder} has an unknown format "
                           f"{tree.get('format') if isinstance(tree, dict) else tree!r}")
+    for key in POSITION:
+        value = tree.get(key)
+        if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+            raise ConfigError(f"{folder / STATE_JSON}: {key} is {value!r}, not a whole number >= 0 (damaged)")
+    if not isinstance(tree.get("elapsed"), (int, float)) or isinstance(tree.get("elapsed"), bool):
+        raise ConfigError(f"{folder / STATE_JSON}: elapsed is {tree.get('elapsed')!r}, not a number (damaged)")
     if steps_per_epoch is not None and tree["steps_per_epoch"] != steps_per_epoch:
         raise ConfigError(f"the checkpoint {folder} has {tree['steps_per_epoch']} steps per epoch, the run "
                           f"now {steps_per_epoch}: its data or batch settings changed; it cannot be resumed")
@@ -171,16 +189,9 @@ def load_weights(model: torch.nn.Module, folder: Path) -> None:
     """
     from safetensors.torch import load_file
 
-    index = folder / "model.safetensors.index.json"
-    if index.exists():
-        files = sorted(set(json.loads(index.read_text(encoding="utf-8"))["weight_map"].values()))
-    else:
-        files = ["model.safetensors"]
     weights: dict[str, torch.Tensor] = {}
-    for name in files:
-        if not (folder / name).exists():
-            raise ConfigError(f"checkpoint {folder} lacks {name}; it cannot be resumed")
-        weights.update(load_file(str(folder / name)))
+    for path in weight_files(folder):
+        weights.update(load_file(str(path)))
     live = model.state_dict()
     missing, unexpected = model.load_state_dict(weights, strict=False)
     loaded_ptrs = {live[k].data_ptr() for k in weights if k in live}
@@ -188,6 +199,55 @@ def load_weights(model: torch.nn.Module, folder: Path) -> None:
     if untied or unexpected:
         raise ConfigError(f"checkpoint {folder} does not match the model: missing {untied[:3]}, "
                           f"unexpected {list(unexpected)[:3]}")
+
+
+def weight_files(folder: Path) -> list[Path]:
+    """The safetensors files of a ``save_pretrained`` folder, each checked whole (its header and
+    that the file covers every tensor; the data is not read): a ConfigError names a bad one."""
+    from safetensors import SafetensorError, safe_open
+
+    index = folder / "model.safetensors.index.json"
+    try:
+        names = (sorted(set(json.loads(index.read_text(encoding="utf-8"))["weight_map"].values()))
+                 if index.exists() else ["model.safetensors"])
+    except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
+        raise ConfigError(f"{index} is unreadable ({exc})") from exc
+    for name in names:
+        if not (folder / name).is_file():
+            raise ConfigError(f"checkpoint {folder} lacks {name}; it cannot be resumed")
+        try:
+            with safe_open(str(folder / name), "pt"):
+                pass
+        except (OSError, SafetensorError) as exc:
+            raise ConfigError(f"{folder / name} is unreadable ({exc})") from exc
+    return [folder / name for name in names]
+
+
+def whole_checkpoint(run_dir: Path) -> Path | None:
+    """The checkpoint folder a resume restores: ``checkpoint/`` if it is whole, else a whole
+    ``checkpoint.old/`` (an interrupted swap's, or the one before a damaged ``checkpoint/``: said
+    in one warning line); None when there is neither (the run starts again from step 0). Both
+    damaged (or a file in their place): one ConfigError naming the file and how to start over."""
+    problems = []
+    for folder in (run_dir / CHECKPOINT, run_dir / f"{CHECKPOINT}.old"):
+        if not folder.exists() and not folder.is_symlink():
+            continue
+        try:
+            if not folder.is_dir():
+                raise ConfigError(f"{folder} is a file, not a checkpoint folder")
+            read_state(folder)
+            weight_files(folder)
+        except ConfigError as exc:
+            problems.append(str(exc))
+            continue
+        if problems:
+            warnings.warn(f"adaft: {problems[0]}; resuming from the older {folder.name}/ instead", stacklevel=2)
+        return folder
+    if not problems:
+        return None
+    raise ConfigError(f"run {run_dir.name!r} cannot be resumed: {'; '.join(problems)}. To train it again from "
+                      f"step 0, move {run_dir / CHECKPOINT} (and {CHECKPOINT}.old) out of the run folder and "
+                      "resume it again, or start a new run")
 
 
 # ---------------------------------------------------------------------- reopening a run folder

@@ -69,7 +69,13 @@ def server_argv(layout: str, runs: Path, cull_idle: int):
 def kernels(server_pid: int) -> list:
     import psutil
 
-    return [p for p in psutil.Process(server_pid).children() if "ipykernel" in " ".join(p.cmdline())]
+    def is_kernel(proc) -> bool:
+        try:
+            return "ipykernel" in " ".join(proc.cmdline())
+        except psutil.Error:  # a kernel that just ended (a zombie until the server reaps it)
+            return False
+
+    return [p for p in psutil.Process(server_pid).children() if is_kernel(p)]
 
 
 def memory(server_pid: int) -> dict:

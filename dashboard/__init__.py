@@ -6,6 +6,7 @@ for the same app as a Voila web page. Modules: ``state`` (event → series reduc
 (with ``sweep_rows``) / ``form`` (the views), ``trainer`` (Start / Stop: a run launched as its
 own process, or in a kernel thread with ``App(..., in_process=True)``), ``app`` (the pump that
 ties them), ``serve`` (Voila, behind a door; ``--notebook`` serves any notebook the same way),
+``door`` (Host and Origin on every route, the query socket), ``report_page`` (an offline page of a run),
 ``kernels`` (page kernels freed and bounded, pre-heated ones beside them) and ``page_kernel``
 (what a served page's kernel does before the App: Plotly's bundle once per page, warm-up, wait).
 The page only reads run logs: closing or reloading it never

@@ -33,6 +33,7 @@ from pathlib import Path
 PREHEAT_ENV = "VOILA_PREHEAT"  # "True" in the kernels Voila pre-heats
 BUNDLE_ENV = "ADAFT_PLOTLY_BUNDLE"  # the bundle's path under the server's base URL (set by adaft dashboard)
 BUNDLE_URL = "voila/labextensions/widgetbundle.js"
+PROOF_SCHEME = "adaft-kernel"  # Authorization: adaft-kernel <kernel_proof>, on /voila/query/KERNEL
 # The FigureWidget's module: import the served bundle once (the browser's module map keeps it).
 STUB = """const config = document.getElementById("jupyter-config-data");
 const base = (config && JSON.parse(config.textContent).baseUrl) || "/";
@@ -94,16 +95,58 @@ def warm_up() -> float:
 
 
 def wait_for_page() -> None:
-    """In a pre-heated kernel, block until Voila hands it to a page request; at once elsewhere
-    (or if the server cannot be reached: the page is then built ahead, as plain pre-heating does)."""
+    """In a pre-heated kernel, block until Voila hands it to a page request, then put the request's
+    details in the environment, as ``voila.utils.wait_for_request`` does; at once elsewhere (or if
+    the server cannot be reached: the page is then built ahead, as plain pre-heating does).
+
+    Voila's own client cannot say who is asking; ``adaft dashboard``'s ``/voila/query/KERNEL`` answers
+    only this kernel, which shows an HMAC of its id under its connection key
+    (:func:`kernel_proof`)."""
     if not preheated():
         return
-    try:
-        from voila.utils import wait_for_request
+    import json
 
-        wait_for_request()
-    except Exception:  # noqa: BLE001 - the page still works, only built before its request
-        pass
+    from websockets.exceptions import ConnectionClosed
+    from websockets.sync.client import connect
+
+    try:
+        socket = connect(query_url(), additional_headers={"Authorization": f"{PROOF_SCHEME} {proof()}"},
+                         open_timeout=5)
+    except Exception as exc:  # noqa: BLE001 - the page still works, only built before its request
+        import sys
+
+        print(f"adaft dashboard: a pre-heated kernel could not read its page request ({exc!r}); "
+              "its page is built ahead", file=sys.__stderr__, flush=True)  # the server's log, not the page
+        return
+    with socket:
+        try:
+            os.environ.update(json.loads(socket.recv()))
+        except ConnectionClosed:  # the server stopped before any page came
+            pass
+
+
+def query_url() -> str:
+    """Where Voila tells this kernel its page request (the address ``voila.utils.wait_for_request`` uses)."""
+    env = os.environ.get
+    base = env("VOILA_WS_BASE_URL", env("VOILA_SERVER_URL", "/"))
+    return (f"{env('VOILA_WS_PROTOCOL', 'ws')}://{env('VOILA_APP_IP', '127.0.0.1')}:{env('VOILA_APP_PORT', '8866')}"
+            f"{base}voila/query/{env('VOILA_KERNEL_ID')}")
+
+
+def kernel_proof(key: bytes, kernel_id: str) -> str:
+    """What a kernel shows to read its page request: HMAC-SHA256 of its id under its connection key,
+    which only the server and that kernel hold (checked by :class:`adaft_dashboard.door.KernelQuerySocket`)."""
+    import hashlib
+    import hmac
+
+    return hmac.new(key, kernel_id.encode(), hashlib.sha256).hexdigest()
+
+
+def proof() -> str:
+    """This kernel's :func:`kernel_proof`, from its session's key."""
+    from IPython import get_ipython
+
+    return kernel_proof(get_ipython().kernel.session.key, os.environ.get("VOILA_KERNEL_ID", ""))
 
 
 def start_page() -> None:

@@ -150,12 +150,16 @@ class RunsTable:
                                       tooltip="ask the selected running runs to stop after their current step")
         self.resume_selected = W.Button(description="Resume selected", icon="play", layout=whole,
                                         tooltip="continue interrupted, stopped or failed runs from their last checkpoint")
+        self.export_page = W.Button(description="Export page", icon="file", layout=whole,
+                                    tooltip="each selected run as one HTML page (opens offline) in the runs folder's "
+                                            "exports/")
         self.message = W.HTML()
         self.export.on_click(lambda _b: self.export_csv())
+        self.export_page.on_click(lambda _b: self.export_pages())
         self.stop_selected.on_click(lambda _b: self.request_stop())
         self.resume_selected.on_click(lambda _b: self.request_resume())
         self.widget = W.VBox([self.table, self.select,
-                              W.HBox([self.export, self.stop_selected, self.resume_selected],
+                              W.HBox([self.export, self.export_page, self.stop_selected, self.resume_selected],
                                      layout=W.Layout(flex_flow="row wrap")), self.message])
         self.records: list[dict[str, Any]] = []
         self._runs: list[RunState] = []
@@ -198,6 +202,26 @@ class RunsTable:
         self.message.value = (f"{len(runs)} run(s) exported{where}: "
                               + download_link(summary, f"runs-{stamp}.csv", "runs.csv")
                               + download_link(epochs, f"epochs-{stamp}.csv", "epochs.csv"))
+        return written
+
+    def export_pages(self) -> list[Path]:
+        """Write each selected run's page (``report_page``) into ``<runs>/exports/`` and say where."""
+        from .report_page import export_page
+
+        chosen = [r.run_id for r in self._runs if r.run_id in self.selected]
+        if not chosen or self.runs_dir is None:
+            self.message.value = "select a run to export its page" if chosen == [] else "no runs folder to write to"
+            return []
+        written, said = [], []
+        for run_id in chosen:
+            try:
+                path = export_page(self.runs_dir, run=str(self.run_dir_of(run_id) or run_id))
+            except Exception as exc:  # noqa: BLE001 - one run's damaged log must not break the page
+                said.append(html.escape(f"{run_id}: no page ({exc})"))
+                continue
+            written.append(path)
+            said.append(f"page of {html.escape(run_id)} written to <code>{html.escape(str(path))}</code>")
+        self.message.value = "<br>".join(said)
         return written
 
     def request_stop(self) -> list[str]:

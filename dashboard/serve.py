@@ -62,6 +62,9 @@ LOCAL_HOSTNAMES = ("localhost",)
 DEFAULT_MAX_KERNELS = 10
 DEFAULT_PREHEAT = 1  # kernels kept started, their notebook run up to the page's own part (adaft_dashboard.warm)
 KERNEL_MANAGER = "adaft_dashboard.kernels.PageKernelManager"
+IDENTITY = "adaft_dashboard.door.DoorIdentityProvider"  # Jupyter's login, Origin checked with a token too
+DEFAULT_GRACE = 60  # s a page's kernel lives without a page connected (--cull-idle)
+MAX_PREHEAT = 8
 
 
 def missing_dependencies() -> list[str]:
@@ -126,6 +129,28 @@ def allowed_hosts(allow_origins: tuple[str, ...] | list[str] = ()) -> tuple[list
     return names, origins
 
 
+def check_flags(runs_dir, port: int, ip: str, cull_idle: int, max_kernels: int, preheat: int | None) -> None:
+    """A ConfigError naming the value and its valid range for the first flag out of range (issue 22),
+    before anything is bound or written."""
+    import socket
+
+    for flag, value, low, high, meaning in (("--port", port, 1, 65535, ""),
+                                            ("--cull-idle", cull_idle, 0, None, " (0: never)"),
+                                            ("--max-kernels", max_kernels, 0, None, " (0: no bound)"),
+                                            ("--preheat", preheat, 0, MAX_PREHEAT, "")):
+        if value is not None and not (low <= value and (high is None or value <= high)):
+            valid = f"from {low} to {high}" if high is not None else f"{low} or more"
+            raise ConfigError(f"adaft dashboard {flag} {value}: must be {valid}{meaning}")
+    try:
+        socket.getaddrinfo(ip.strip("[]") or None, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+    except (OSError, UnicodeError):
+        raise ConfigError(f"adaft dashboard --ip {ip!r}: not an address to listen on; give an IP address "
+                          "(127.0.0.1, the default; 0.0.0.0 for every interface) or a host name of this machine") from None
+    runs = Path(runs_dir).expanduser()
+    if runs.exists() and not runs.is_dir():
+        raise ConfigError(f"adaft dashboard --runs {str(runs_dir)!r}: is a file; give a folder (created if missing)")
+
+
 def available_notebooks(folder: Path = NOTEBOOKS_DIR) -> list[str]:
     """The names ``--notebook`` accepts: the ``.ipynb`` stems in the project's ``notebooks/``."""
     return sorted(p.stem for p in folder.glob("*.ipynb")) if folder.is_dir() else []
@@ -151,12 +176,12 @@ def resolve_notebook(name: str | Path | None, folder: Path = NOTEBOOKS_DIR) -> P
                       f"or one of: {names}")
 
 
-def voila_argv(port: int = DEFAULT_PORT, ip: str = "127.0.0.1", cull_idle: int = 900,
+def voila_argv(port: int = DEFAULT_PORT, ip: str = "127.0.0.1", cull_idle: int = DEFAULT_GRACE,
                open_browser: bool = False, max_kernels: int = DEFAULT_MAX_KERNELS,
                notebook: str | Path = NOTEBOOK, preheat: int = 0) -> list[str]:
     """The Voila command line (without the program name); the door is in :func:`voila_config`.
     Kernels are managed by :class:`adaft_dashboard.kernels.PageKernelManager`: culled ``cull_idle`` s
-    after their page closed (checked every ``cull_idle / 2`` s, 1 to 60), at most ``max_kernels``.
+    after their page closed (checked every ``cull_idle / 2`` s, 1 to 10), at most ``max_kernels``.
     ``notebook``: the page (default: the dashboard), shown without its code cells (Voila's default).
     ``preheat``: kernels Voila keeps started with the notebook already run (its pool); 0: none."""
     argv = [str(notebook), f"--port={int(port)}", f"--Voila.ip={ip}", "--theme=light",
@@ -172,7 +197,7 @@ def voila_argv(port: int = DEFAULT_PORT, ip: str = "127.0.0.1", cull_idle: int =
         argv.append("--no-browser")
     if cull_idle and cull_idle > 0:
         argv += [f"--MappingKernelManager.cull_idle_timeout={int(cull_idle)}",
-                 f"--MappingKernelManager.cull_interval={max(1, min(60, int(cull_idle) // 2))}"]
+                 f"--MappingKernelManager.cull_interval={max(1, min(10, int(cull_idle) // 2))}"]
     return argv
 
 
@@ -183,7 +208,7 @@ def voila_config(token: str = "", hashed_password: str = "", allow_origins=()) -
     tornado = {"allow_remote_access": False, "local_hostnames": names}
     if origins:
         tornado["allow_origin_pat"] = "^(" + "|".join(re.escape(o) for o in origins) + ")$"
-    config: dict = {"Voila": {"token": token, "tornado_settings": tornado}}
+    config: dict = {"Voila": {"token": token, "tornado_settings": tornado, "identity_provider_class": IDENTITY}}
     if hashed_password:
         config["PasswordIdentityProvider"] = {"hashed_password": hashed_password}
     return config
@@ -207,7 +232,7 @@ def ask_password() -> str:
 
 
 def serve(runs_dir: str | Path = "runs", port: int = DEFAULT_PORT, ip: str = "127.0.0.1",
-          cull_idle: int = 900, open_browser: bool = False, token: str | None = None,
+          cull_idle: int = DEFAULT_GRACE, open_browser: bool = False, token: str | None = None,
           password: bool = False, allow_origins=(), data_roots=(), max_kernels: int = DEFAULT_MAX_KERNELS,
           notebook: str | Path | None = None, preheat: int | None = None) -> int:
     """Run the Voila server in this process until it is interrupted (Ctrl-C); ``notebook``: serve
@@ -218,6 +243,7 @@ def serve(runs_dir: str | Path = "runs", port: int = DEFAULT_PORT, ip: str = "12
     if missing:
         raise AdaftError(f"adaft dashboard needs {', '.join(missing)}: install the dashboard extra, "
                          "e.g. pip install -e '.[dashboard]' (scripts/install.sh does this)")
+    check_flags(runs_dir, port, ip, cull_idle, max_kernels, preheat)
     page = resolve_notebook(notebook)  # an unknown name stops here, before anything is set up
     if preheat is None:
         preheat = DEFAULT_PREHEAT if page == NOTEBOOK else 0
@@ -229,7 +255,10 @@ def serve(runs_dir: str | Path = "runs", port: int = DEFAULT_PORT, ip: str = "12
     token = check_door(ip, token, hashed)
     config = voila_config(token, hashed, allow_origins)  # a bad --allow-origin stops here
     runs = Path(runs_dir).expanduser().resolve()
-    runs.mkdir(parents=True, exist_ok=True)
+    try:
+        runs.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ConfigError(f"adaft dashboard --runs {str(runs_dir)!r}: cannot create the folder ({exc.strerror})") from None
     roots = resolve_roots(data_roots, runs)
     os.environ["ADAFT_RUNS_DIR"] = str(runs)
     os.environ[ROOTS_ENV] = roots_to_env(roots)
@@ -247,8 +276,9 @@ def serve(runs_dir: str | Path = "runs", port: int = DEFAULT_PORT, ip: str = "12
     print(f"adaft dashboard: runs folder {runs}; data roots {', '.join(map(str, roots))}", flush=True)
     print(f"adaft dashboard: open {page_url(ip, port, token)} (Ctrl-C stops the server)", flush=True)
     from traitlets.config import Config
-    from voila.app import Voila
+
+    from .door import DashboardVoila
 
     argv = voila_argv(port, ip, cull_idle, open_browser, max_kernels, page, preheat)
-    Voila.launch_instance(argv=argv, config=Config(config))
+    DashboardVoila.launch_instance(argv=argv, config=Config(config))
     return 0

@@ -53,9 +53,14 @@ class SweepsView:
         self.pick = W.Select(options=[], rows=6, description="open run", layout=W.Layout(width="520px"),
                              tooltip="a point's run opens in the Live tab")
         self.message = W.HTML()
+        self.export_page = W.Button(description="Export page", icon="file", layout=W.Layout(width="auto"),
+                                    tooltip="this sweep's table and figure as one HTML page (opens offline) in the "
+                                            "runs folder's exports/")
+        self.export_page.on_click(lambda _b: self.export())
         self.cells = W.HTML()
         self.figure_box = W.Box(layout=W.Layout(width="100%"))
-        self.widget = W.VBox([self.choose, self.summary, self.points, self.pick, self.message, self.cells,
+        self.widget = W.VBox([self.choose, self.summary, self.points, self.pick, self.export_page, self.message,
+                              self.cells,
                               self.figure_box], layout=W.Layout(width="100%"))
         for widget, name in ((self.widget, "adaft-sweeps"), (self.pick, "adaft-sweep-pick"),
                              (self.figure_box, "adaft-sweep-fig")):
@@ -125,6 +130,21 @@ class SweepsView:
             return
         said = self.on_open(run_id) if self.on_open is not None else None
         self.message.value = html.escape(said) if said else ""
+
+    def export(self) -> Path | None:
+        """Write the chosen sweep's page (``report_page``) into ``<runs>/exports/`` and say where."""
+        from .report_page import export_page
+
+        if self.choose.value is None:
+            self.message.value = "no sweep to export yet"
+            return None
+        try:
+            path = export_page(self.root.parent, sweep=self.choose.value)
+        except Exception as exc:  # noqa: BLE001 - a damaged manifest or run log must not break the page
+            self.message.value = html.escape(f"no page for sweep {self.choose.value}: {exc}")
+            return None
+        self.message.value = f"page written to <code>{html.escape(str(path))}</code>"
+        return path
 
     def shown(self) -> None:
         """The tab became visible: put the figure on the page (a plotly view made inside a hidden

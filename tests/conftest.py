@@ -15,7 +15,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))  # tests/ helpers (mode
 # `pytest -m "not slow"` runs the rest (the developer's loop, scripts/check_latest.sh); CI runs everything.
 SLOW_MODULES = {"test_notebooks.py", "test_notebooks_browser.py", "test_dashboard_browser.py",
                 "test_dashboard_ui_browser.py", "test_dashboard_sweeps_browser.py", "test_dashboard_door.py",
-                "test_distributed.py", "test_strategies_distributed.py"}
+                "test_distributed.py", "test_strategies_distributed.py", "test_report_browser.py"}
 
 
 def pytest_collection_modifyitems(items):

@@ -316,3 +316,193 @@ def test_closed_pages_kernels_are_freed_and_their_number_is_bounded(tmp_path):
         page_kernel(port)  # room again
     finally:
         stop_dashboard(proc, log)
+
+
+# ------------------------------------------------------------------ every route, listed from the server's own handlers
+TOKEN = "door-token"
+EVIL = "http://evil.example.com"
+
+
+def door_routes() -> list[tuple]:
+    """The routes ``adaft dashboard --token TOKEN`` serves (pre-heating on: /voila/query too)."""
+    from traitlets.config import Config
+
+    from adaft_dashboard import door
+
+    return door.routes(serve.voila_argv(preheat=1), Config(serve.voila_config(TOKEN)))
+
+
+def sample_path(pattern: str) -> str:
+    """A path that ``pattern`` (a route's regex) matches: a kernel id where it wants one, else ``x``."""
+    import re
+
+    path = re.sub(r"\(\?P<kernel_id>[^)]*\)", FAKE_KERNEL, pattern)
+    path = re.sub(r"\([^)]*\)", "x", path)
+    assert re.fullmatch(pattern, path), (pattern, path)
+    return path
+
+
+def is_websocket(handler: type) -> bool:
+    from tornado.websocket import WebSocketHandler
+
+    return issubclass(handler, WebSocketHandler)
+
+
+def test_every_route_is_behind_the_door():
+    pytest.importorskip("voila")
+    from jupyter_server.base.handlers import JupyterHandler
+
+    from adaft_dashboard.door import Door, KernelQuerySocket
+
+    routes = door_routes()
+    patterns = [r[0] for r in routes]
+    assert any("/voila/query/" in p for p in patterns) and "/logout" not in patterns and "/login" in patterns
+    for pattern, handler, *_ in routes:
+        assert handler.__mro__[1] is Door and issubclass(handler, JupyterHandler), pattern
+    query = [h for p, h, *_ in routes if "/voila/query/" in p]
+    assert issubclass(query[0], KernelQuerySocket)  # Voila's own handler is replaced, not kept beside
+
+
+@pytest.fixture(scope="module")
+def token_server(tmp_path_factory):
+    pytest.importorskip("voila")
+    tmp = tmp_path_factory.mktemp("door-token")
+    proc, port, log = start_server(tmp, "--token", TOKEN)
+    yield port, tmp / f"server-{port}.log"
+    stop_dashboard(proc, log)
+
+
+async def _ws_status(url: str, headers: dict) -> int:
+    """101 if the websocket opens, else the HTTP status it was refused with."""
+    from tornado.httpclient import HTTPClientError, HTTPRequest
+    from tornado.websocket import websocket_connect
+
+    try:
+        ws = await websocket_connect(HTTPRequest(url, headers=headers))
+    except HTTPClientError as exc:
+        return exc.code
+    ws.close()
+    return 101
+
+
+def test_every_route_refuses_a_foreign_host_or_origin_even_with_the_token_and_never_fails(token_server):
+    """Issue 24 item 2: a route a new Voila or Jupyter server adds is tested here by default."""
+    port, log_path = token_server
+    for pattern, handler, *_ in door_routes():
+        path = sample_path(pattern)
+        with_token = f"{path}?token={TOKEN}"
+        assert get(port, with_token, host=f"evil.example.com:{port}")[0] == 403, pattern
+        assert get(port, with_token, headers={"Origin": EVIL})[0] == 403, pattern
+        for probe in (with_token, path):  # past the door, or refused by the login: never a server error
+            assert get(port, probe)[0] < 500, (pattern, probe)
+        if is_websocket(handler):
+            url = f"ws://127.0.0.1:{port}{with_token}"
+            assert asyncio.run(_ws_status(url, {"Origin": EVIL})) == 403, pattern
+            assert asyncio.run(_ws_status(url, {"Host": f"evil.example.com:{port}"})) == 403, pattern
+    assert get(port, "/logout?token=" + TOKEN)[0] in (302, 403, 404)  # Jupyter's /logout is not served
+    log = log_path.read_text()
+    assert "Traceback" not in log and "Uncaught exception" not in log, log[-3000:]
+
+
+def test_the_page_kernel_websocket_refuses_a_foreign_origin_with_the_token(token_server):
+    """Issue 24 item 2's reproduction: ``?token=T`` and ``Origin: http://evil.example`` on a real kernel."""
+    port, _ = token_server
+    status, _, page = get(port, f"/?token={TOKEN}")
+    assert status == 200
+    kernel = json.loads(page.split(b'"kernelId": ', 1)[1].split(b",", 1)[0].split(b"}", 1)[0])
+    url = f"ws://127.0.0.1:{port}/api/kernels/{kernel}/channels?token={TOKEN}"
+    assert asyncio.run(_ws_status(url, {"Origin": EVIL})) == 403
+    assert asyncio.run(_ws_status(url, {"Origin": f"http://127.0.0.1:{port}"})) == 101  # the page's own origin
+
+
+def connection_key(server_pid: int, kernel_id: str) -> bytes:
+    """The kernel's connection key, from the connection file on its command line."""
+    for entry in Path("/proc").iterdir():
+        try:
+            cmdline = (entry / "cmdline").read_bytes().split(b"\0")
+        except OSError:
+            continue
+        name = next((a for a in cmdline if a.endswith(f"kernel-{kernel_id}.json".encode())), None)
+        if name:
+            return json.loads(Path(name.decode()).read_text())["key"].encode()
+    raise AssertionError(f"no kernel {kernel_id} among the server's processes")
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads kernel command lines in /proc")
+def test_voila_query_socket_answers_only_its_kernel(tmp_path):
+    """Issue 22 item 3: ``/voila/query/KERNEL`` (the page request's details, with its ``?token=``)
+    opens only with that kernel's proof; the pre-heated kernel itself reads it (no warning logged)."""
+    pytest.importorskip("voila")
+    from adaft_dashboard.page_kernel import PROOF_SCHEME, kernel_proof
+
+    proc, port, log = start_server(tmp_path, "--token", TOKEN)
+    try:
+        poll(lambda: kernel_count(proc.pid) == POOL, 60, "the pre-heated kernel")
+        status, _, page = get(port, f"/?token={TOKEN}")
+        kernel = json.loads(page.split(b'"kernelId": ', 1)[1].split(b",", 1)[0].split(b"}", 1)[0])
+        key = connection_key(proc.pid, kernel)
+        url = f"ws://127.0.0.1:{port}/voila/query/{kernel}"
+        good = {"Authorization": f"{PROOF_SCHEME} {kernel_proof(key, kernel)}"}
+        assert asyncio.run(_ws_status(url, good)) == 101
+        for headers in ({}, {"Authorization": f"token {TOKEN}"}, {"Authorization": f"{PROOF_SCHEME} {'0' * 64}"},
+                        {"Authorization": f"{PROOF_SCHEME} {kernel_proof(key, FAKE_KERNEL)}"}, {**good, "Origin": EVIL}):
+            assert asyncio.run(_ws_status(url, headers)) == 403, headers
+        assert asyncio.run(_ws_status(url + f"?token={TOKEN}", {})) == 403  # the page's token is not enough
+    finally:
+        stop_dashboard(proc, log)
+    printed = (tmp_path / f"server-{port}.log").read_text()
+    assert "could not read its page request" not in printed and "Traceback" not in printed, printed[-3000:]
+
+
+# ------------------------------------------------------------------ page loads cannot exhaust --max-kernels
+GRACE = 4  # --cull-idle in the load test: a page's kernel lives this long (plus one check, 2 s) without a page
+LOADS = 50
+FIRST_FIGURE = """() => [...document.querySelectorAll('.js-plotly-plot .scatterlayer .trace path')]
+  .some(p => (p.getAttribute('d') || '').length > 20)"""
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="counts kernel processes in /proc")
+def test_page_loads_that_never_connect_do_not_lock_out_the_next_page(tmp_path):
+    """Issue 24 item 3: 50 loads of ``/`` by a client that never opens the socket (curl), each a page or
+    the 503 page; their kernels are freed within the grace; then a real browser page draws its first
+    figure; the server stops on SIGINT without a traceback, a kernel mid-notebook included (issue 22 item 3)."""
+    pytest.importorskip("voila")
+    from browser_kit import ARGS, CHROMIUM
+
+    playwright = pytest.importorskip("playwright.sync_api")
+    if not Path(CHROMIUM).exists():
+        pytest.skip(f"no Chromium at {CHROMIUM}")
+    import signal
+
+    from dashboard_events import synthetic_run
+
+    runs = tmp_path / "runs"
+    events = synthetic_run("finished", [1.0, 0.8, 0.7], spe=20)
+    (runs / "finished").mkdir(parents=True)
+    (runs / "finished" / "events.jsonl").write_text("".join(json.dumps(e) + "\n" for e in events))
+    max_kernels = 2
+    proc, port, log = start_server(tmp_path, "--cull-idle", str(GRACE), "--max-kernels", str(max_kernels))
+    try:
+        poll(lambda: kernel_count(proc.pid) == POOL, 60, "the pre-heated kernel")
+        statuses, most = [], 0
+        for _ in range(LOADS):  # one after another, as fast as the server answers
+            status, _, body = get(port, "/")
+            statuses.append(status)
+            assert status in (200, 503), body[:500]
+            most = max(most, kernel_count(proc.pid))
+        assert most <= max_kernels + POOL and statuses.count(200) >= max_kernels, statuses
+        poll(lambda: kernel_count(proc.pid) == POOL, GRACE + 30, "the unconnected pages' kernels to be freed")
+        with playwright.sync_playwright() as p:
+            browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+            try:
+                page = browser.new_page()
+                page.goto(f"http://127.0.0.1:{port}/", wait_until="commit", timeout=120_000)
+                page.wait_for_function(FIRST_FIGURE, polling=100, timeout=120_000)
+            finally:
+                browser.close()
+        proc.send_signal(signal.SIGINT)
+        assert proc.wait(60) == 0
+    finally:
+        stop_dashboard(proc, log)
+    printed = (tmp_path / f"server-{port}.log").read_text()
+    assert "Traceback" not in printed, printed[-3000:]

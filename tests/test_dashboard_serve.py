@@ -54,12 +54,37 @@ def test_cli_dashboard_passes_its_flags(monkeypatch, tmp_path):
     seen = {}
     monkeypatch.setattr(serve, "serve", lambda runs, **kw: seen.update(runs=runs, **kw) or 0)
     assert cli.main(["dashboard", "--runs", str(tmp_path), "--port", "8900"]) == 0
-    assert seen == {"runs": str(tmp_path), "port": 8900, "ip": "127.0.0.1", "cull_idle": 900, "open_browser": False,
+    assert seen == {"runs": str(tmp_path), "port": 8900, "ip": "127.0.0.1", "cull_idle": 60, "open_browser": False,
                     "token": None, "password": False, "allow_origins": (), "data_roots": (), "max_kernels": 10,
                     "notebook": None, "preheat": None}
     assert cli.main(["dashboard", "--notebook", "04_teaching", "--preheat", "2"]) == 0
     assert seen["notebook"] == "04_teaching" and seen["preheat"] == 2
     assert cli.main(["dashboard", "--no-preheat"]) == 0 and seen["preheat"] == 0
+
+
+@pytest.mark.parametrize("flags, named, valid", [
+    (["--port", "-1"], "--port -1", "from 1 to 65535"),
+    (["--port", "70000"], "--port 70000", "from 1 to 65535"),
+    (["--ip", "not-a-host"], "'not-a-host'", "give an IP address"),
+    (["--runs", "FILE"], "is a file", "give a folder"),
+    (["--cull-idle", "-1"], "--cull-idle -1", "0 or more (0: never)"),
+    (["--max-kernels", "-1"], "--max-kernels -1", "0 or more (0: no bound)"),
+    (["--preheat", "-1"], "--preheat -1", f"from 0 to {serve.MAX_PREHEAT}"),
+])
+def test_a_flag_out_of_range_is_one_message_before_anything_is_bound_or_written(flags, named, valid, tmp_path,
+                                                                                   capsys, monkeypatch):
+    """Issue 22 (the dashboard's cases) and issue 24 item 6: the value and its valid range, exit code 2."""
+    pytest.importorskip("voila")
+    from adaft_dashboard.door import DashboardVoila
+
+    monkeypatch.setattr(DashboardVoila, "launch_instance", lambda **kw: pytest.fail("the server was started"))
+    (tmp_path / "FILE").write_text("a file, not a runs folder\n")
+    runs = ["--runs", str(tmp_path / "runs")] if "--runs" not in flags else ["--runs", str(tmp_path / "FILE")]
+    assert cli.main(["dashboard", *runs, *[f for f in flags if f != "--runs" and f != "FILE"]]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "Traceback" not in err, err  # one message
+    assert named in err and valid in err, err
+    assert not (tmp_path / "runs").exists() and (tmp_path / "FILE").read_text().startswith("a file")
 
 
 def test_missing_extra_is_a_clear_error(monkeypatch, tmp_path, capsys):

@@ -96,18 +96,30 @@ def test_wnut17_tab_separators_and_bom(name, count):
 
 
 def test_columns_docstart_lines_and_separators(tmp_path):
-    text = ("Before O\n\n"
+    text = ("Before IN B-PP O\n\n"
             "-DOCSTART- -X- O O\n\n"
             "John NNP B-NP B-PER\nSmith\tNNP\tI-NP\tI-PER\n\t\n"
-            "runs  O\n   \n"
+            "runs  VBZ B-VP\tO\n   \n"
             "-DOCSTART- O\n-DOCSTART- O\n\n"
-            "\ufeffParis\ufeff B-LOC\n")
+            "\ufeffParis\ufeff NNP B-NP B-LOC\n")
     sentences = read_conll(write(tmp_path, text))
     assert [s.tokens for s in sentences] == [("Before",), ("John", "Smith"), ("runs",), ("Paris",)]
     assert [s.tags for s in sentences] == [("O",), ("B-PER", "I-PER"), ("O",), ("B-LOC",)]
     assert [s.doc_id for s in sentences] == [0, 1, 1, 2]
     assert [s.line for s in sentences] == [1, 5, 8, 13]
     assert all(s.source == str(tmp_path / "data.txt") for s in sentences)
+
+
+@pytest.mark.parametrize("text, line, found, first", [
+    ("New O\nYork B-LOC\n\nNew York B-LOC\n", 4, 3, 1),  # a token holding a space
+    ("-DOCSTART- -X- O O\n\nA NN B-NP O\nB O\n", 4, 2, 3),  # a column lost
+    ("\tO\nA O\nB NN O\n", 3, 3, 2),  # an empty token's line does not set the count
+])
+def test_lines_with_other_column_counts_are_refused_with_file_and_line(tmp_path, text, line, found, first):
+    path = write(tmp_path, text)
+    with pytest.raises(DataError) as info:
+        read_conll(path)
+    assert str(info.value).startswith(f"{path}:{line}: {found} columns where line {first} has ")
 
 
 def test_file_starting_with_docstart_is_document_0(tmp_path):

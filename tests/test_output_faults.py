@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import errno
 import json
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -143,3 +144,42 @@ def test_run_folder_that_cannot_be_created_mid_setup(tiny_model_dir, conll_dir, 
     out = tmp_path / "runs"
     with pytest.raises(OutputError, match=f"cannot create the run's files in output folder {out}: Permission denied"):
         train(tiny(tiny_model_dir, conll_dir, out))
+
+
+@pytest.fixture
+def small_disk(tmp_path):
+    """A real 8 MB filesystem (a tmpfs: the tiny model's first checkpoint does not fit in it);
+    skipped where one cannot be mounted (not root, no mount in the container)."""
+    disk = tmp_path / "disk"
+    disk.mkdir()
+    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=8m", "tmpfs", str(disk)], capture_output=True)
+    if mounted.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs here: {mounted.stderr.decode().strip()}")
+    yield disk
+    subprocess.run(["umount", "-l", str(disk)], check=False)
+
+
+def test_real_full_disk_during_the_safetensors_write_is_one_message(tiny_model_dir, conll_dir, small_disk, capsys,
+                                                                     monkeypatch):
+    from safetensors import SafetensorError
+
+    raised = []
+    real_output_error = engine_module.output_error
+    monkeypatch.setattr(engine_module, "output_error", lambda exc, *a: raised.append(exc) or real_output_error(exc, *a))
+    runs = small_disk / "runs"
+    code = main(["train", "--model", tiny_model_dir, "--data", conll_dir, "--output-dir", str(runs),
+                 "--run-name", "full", "--batch-size", "12", "--lr", "1e-3", "--mode", "original",
+                 "--max-epochs", "2", "--no-save-model", "--evaluate-test", "false"])
+    err = capsys.readouterr().err
+    assert code == 2 and "Traceback" not in err and "SafetensorError" not in err
+    errors = [line for line in err.splitlines() if line.startswith("adaft: error:")]
+    assert errors == [f"adaft: error: cannot save the checkpoint in output folder {runs / 'full'}: "
+                      "No space left on device (free space there, then resume the run)"]
+    assert isinstance(raised[0].__cause__, SafetensorError)  # the real writer's own error type, converted
+    ended = read_events(runs / "full")[-1]
+    assert ended["event"] == "run_ended" and ended["status"] == "failed" and "No space left" in ended["error"]
+    assert [p.name for p in (runs / "full").iterdir() if p.name.startswith("checkpoint")] == []  # no half folder
+    # space freed: the run resumes (from step 0: no checkpoint was complete) and completes
+    subprocess.run(["mount", "-o", "remount,size=64m", str(small_disk)], check=True)
+    result = resume("full", output_dir=runs)
+    assert result.status == "completed" and result.steps == 8

@@ -169,8 +169,8 @@ def test_checkpoint_write_interrupted_by_a_kill(tiny_model_dir, conll_dir, tmp_p
             if event.event == "step" and event["step"] == 5:
                 stop.set()
 
-    cut = train(config(tiny_model_dir, conll_dir, tmp_path, "vanilla", "swap"), sinks=[StopAfterStep5()],
-                stop_event=stop)
+    cut = train(config(tiny_model_dir, conll_dir, tmp_path, "vanilla", "swap", keep_checkpoint=True),
+                sinks=[StopAfterStep5()], stop_event=stop)  # kept at the end: no .old or .tmp beside it
     # killed inside checkpoints.atomic_dir: the new folder half written, the old one moved aside
     (cut.run_dir / "checkpoint").rename(cut.run_dir / "checkpoint.old")
     (cut.run_dir / "checkpoint.tmp-424242").mkdir()

@@ -191,7 +191,7 @@ def test_a_new_empty_folder_is_starting_then_unreadable(tmp_path):
     (tmp_path / "fresh").mkdir()
     assert summarize_run(tmp_path / "fresh").status == "starting"
     old = summarize_run(tmp_path / "fresh", now=time.time() + 3600)
-    assert old.status == "unreadable" and old.reason == "no run.json"
+    assert old.status == "unreadable" and old.reason.startswith("not a run: no run.json or events.jsonl")
 
 
 def test_drop_incomplete_tail_keeps_whole_lines(tmp_path):

@@ -109,7 +109,9 @@ def test_strategy_registry_matches_the_torch_free_declaration():
     (dict(lr=0), "lr", "lr (learning rate) must be a positive number, got 0"),
     (dict(lr="1e-4"), "lr", "lr (learning rate) must be a positive number, got '1e-4'"),
     (dict(train_fraction=1.5), "train_fraction", "train_fraction must be in (0, 1], got 1.5"),
-    (dict(seed=1.5), "seed", "seed must be a whole number, got 1.5"),
+    (dict(seed=1.5), "seed", "seed must be a whole number in [0, 4294967295], got 1.5"),
+    (dict(seed=-1), "seed", "seed must be in [0, 4294967295], got -1"),
+    (dict(sample_seed=2**32), "sample_seed", "sample_seed must be in [0, 4294967295], got 4294967296"),
     (dict(batch_size=0), "batch_size", "batch_size must be a positive integer"),
     (dict(max_epochs=0), "max_epochs", "max_epochs must be a positive integer"),
     (dict(cooldown_epochs=-1), "cooldown_epochs", "cooldown_epochs must be >= 0"),
@@ -192,7 +194,7 @@ def test_form_checks_as_you_type(tmp_path):
     from adaft_dashboard.form import RunForm
 
     form = RunForm(tmp_path, make_sinks=lambda: [])
-    for name, text, message in [("seed", "4x", "seed must be a whole number, got &#x27;4x&#x27;"),
+    for name, text, message in [("seed", "4x", "seed must be a whole number in [0, 4294967295], got &#x27;4x&#x27;"),
                                 ("lr", "0", "lr (learning rate) must be a positive number"),
                                 ("run_name", "my run", "run name &#x27;my run&#x27; may use only"),
                                 ("max_epochs", "-2", "max_epochs must be a positive integer")]:

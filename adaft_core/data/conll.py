@@ -22,7 +22,10 @@ or an error that names the file and line *before* training starts:
 
 Columns are separated by spaces or tabs; the token is the first column and the tag the last one,
 so files with extra middle columns (POS, chunk, as in CoNLL-2003) read the same way. Only spaces
-and tabs split columns, not other Unicode spaces, which can be part of a social-media token.
+and tabs split columns, not other Unicode spaces, which can be part of a social-media token. Every
+line of a file holds as many columns as its first token line: a line with more or fewer is an
+error naming both lines (a token holding a space would otherwise give its second word as the
+tag, silently); an empty token's line (it starts with a space or TAB) is read as it can be.
 """
 
 from __future__ import annotations
@@ -50,7 +53,8 @@ def read_conll(path) -> list[Sentence]:
 
     An empty token (see the module docstring) is read as ``""``. Raises :class:`DataError` for a
     missing/unreadable/non-UTF-8 file, a line with one column that does not start with a space or
-    TAB (no tag), or a token that is nothing but a byte-order mark.
+    TAB (no tag), a line whose column count differs from the first token line's, or a token that
+    is nothing but a byte-order mark.
     """
     path = Path(path)
     lines = _read_lines(path)
@@ -61,6 +65,7 @@ def read_conll(path) -> list[Sentence]:
     start = 0
     doc_id = 0
     doc_has_text = False
+    width = None  # (columns, line) of the file's first token line
 
     def flush() -> None:
         nonlocal tokens, tags
@@ -87,6 +92,14 @@ def read_conll(path) -> list[Sentence]:
                 f"{raw.strip()!r} (the tag, the last column after a space or tab, is missing); "
                 "add the tag, or leave the line empty to end a sentence"
             )
+        if raw[:1] not in (" ", "\t"):  # an empty token's line is read as it can be
+            width = width or (len(columns), number)
+            if len(columns) != width[0]:
+                raise DataError(
+                    f"{source}:{number}: {len(columns)} columns where line {width[1]} has {width[0]}; every "
+                    "line of a CoNLL file holds the same columns (token first, tag last), separated by "
+                    "spaces or tabs: fix that line (a token holding a space?)"
+                )
         token, tag = columns[0].replace(BOM, ""), columns[-1].replace(BOM, "")
         bom_token = bool(columns[0]) and not token
         if bom_token or not tag:

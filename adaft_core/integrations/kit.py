@@ -11,6 +11,9 @@ The trainer's ``TrainingArguments`` give the rest: ``learning_rate`` is adaft's 
 (schedule, strategy, run log), installs :class:`~.schedule.AdaptiveLR` as the trainer's scheduler
 and the strategy's gradient hooks (``strategy_hooks.py``), and wraps ``train`` so that a failed or
 interrupted run still ends its log.
+
+``trainer.train(resume_from_checkpoint=…)`` continues the adaptive schedule, the decisions, the
+strategy state and the same run log from Trainer's own ``checkpoint-N`` (``resume.py``).
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ from typing import Any
 from ..errors import ConfigError
 from ..modes import ModeSettings, get_mode
 from ..strategies import make_strategy
+from .resume import ResumePoint, resolve_checkpoint, restore, state_callback
 from .run_log import RunLogCallback
 from .schedule import AdaptiveLR, AdaptiveScheduleCallback, ScheduleState
 from .strategy_hooks import StrategyCallback, install_gradient_hooks
@@ -45,6 +49,7 @@ class AdaptiveKit:
         self.run_dir: Path | None = None
         self.step_info: dict[str, Any] = {}  # the running step's loss / grad_norm / lr, for the log
         self.log: RunLogCallback | None = None
+        self.resume_point: ResumePoint | None = None  # set by train(resume_from_checkpoint=…)
 
     # ------------------------------------------------------------------ wiring
     def attach(self, trainer):
@@ -71,6 +76,7 @@ class AdaptiveKit:
             trainer.add_callback(self.log)
         trainer.add_callback(AdaptiveScheduleCallback(self.schedule, self.log.on_decision if self.log else None))
         trainer.add_callback(StrategyCallback(self))
+        trainer.add_callback(state_callback(self))  # the kit's state in Trainer's checkpoints
         self._install_scheduler(trainer)
         install_gradient_hooks(trainer, self)
         self._wrap_train(trainer)
@@ -93,9 +99,14 @@ class AdaptiveKit:
         train = trainer.train
 
         def wrapped(*args, **kwargs):
-            if (args and args[0]) or kwargs.get("resume_from_checkpoint"):
-                raise ConfigError("AdaptiveKit cannot resume a Trainer checkpoint yet (the adaptive monitor state "
-                                  "is not in it); start a new run, or use adaft's engine (adaft train --resume)")
+            resume = args[0] if args else kwargs.get("resume_from_checkpoint")
+            if resume:  # before anything is written: a bad checkpoint is one ConfigError
+                if self.resume_point is not None or self.schedule.decisions:
+                    raise ConfigError("this AdaptiveKit has trained already; make a new kit (and Trainer) to resume")
+                folder = resolve_checkpoint(trainer, resume)
+                self.resume_point = restore(self, folder)
+                args, kwargs = (str(folder), *args[1:]), {k: v for k, v in kwargs.items()
+                                                          if k != "resume_from_checkpoint"}
             try:
                 return train(*args, **kwargs)
             except KeyboardInterrupt:

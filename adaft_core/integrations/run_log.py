@@ -6,7 +6,9 @@ Events (the contract of ``adaft_core/event_schema.py``): ``run_started`` (on_tra
 and ``telemetry`` (from the strategy), ``step`` (on_step_end), ``eval`` + ``decision`` after each
 validation, ``checkpoint`` (on_save), ``run_ended`` (on_train_end; ``failed`` / ``stopped`` when
 ``train()`` raises — the kit wraps it). A ``STOP`` file in the run folder stops training after the
-current optimizer step, as for adaft's runs.
+current optimizer step, as for adaft's runs. A run resumed from a Trainer checkpoint
+(``resume.py``) reopens the same log and goes on after a ``resumed`` event, as ``adaft train
+--resume`` does.
 """
 
 from __future__ import annotations
@@ -19,11 +21,13 @@ from pathlib import Path
 from transformers import TrainerCallback
 
 from ..checkpoints import atomic_write_json
+from ..errors import ConfigError
 from ..events import EventEmitter, JsonlSink
 from ..liveness import Heartbeat, owner_info
 from ..modes import start_plan
 from ..results import run_versions
 from ..runs import EVENTS_FILE, STOP_FILE, claim_run_dir, new_run_id
+from ..train_state import reopen_log
 
 
 def _float(value):
@@ -46,6 +50,8 @@ class RunLogCallback(TrainerCallback):
         kit = self.kit
         if not state.is_world_process_zero:
             return  # only rank 0 writes (the others' emits do nothing, as in adaft's engine)
+        if kit.resume_point is not None:
+            return self._reopen(args, state)
         trainer, sched = kit.trainer, kit.schedule
         run_id = new_run_id(kit.task, sched.settings.mode, args.seed, kit.run_name)
         kit.run_dir = claim_run_dir(kit.runs_dir, run_id, explicit_name=bool(kit.run_name))
@@ -63,6 +69,24 @@ class RunLogCallback(TrainerCallback):
             device=str(args.device), num_processes=trainer.accelerator.num_processes,
             mixed_precision=str(trainer.accelerator.mixed_precision), metric=kit.metric, versions=run_versions(),
             host=socket.gethostname(), pid=os.getpid())
+
+    def _reopen(self, args, state) -> None:
+        """A resumed run: the checkpoint's run log goes on, after a ``resumed`` event."""
+        kit, point, sched = self.kit, self.kit.resume_point, self.kit.schedule
+        if point.run_dir is None or not (Path(point.run_dir) / EVENTS_FILE).is_file():
+            raise ConfigError(f"the run log of checkpoint {point.checkpoint} ({point.run_dir}/{EVENTS_FILE}) is gone; "
+                              "resume where its runs folder is, or start a new run")
+        kit.run_dir = Path(point.run_dir)
+        first_seq = reopen_log(kit.run_dir)
+        self.t0 = point.started or time.time()
+        self.evals = dict(point.evals)
+        self.heartbeat = Heartbeat(kit.run_dir).start()
+        self.emitter = EventEmitter(kit.run_dir.name, [JsonlSink(kit.run_dir / EVENTS_FILE), *self.sinks],
+                                    first_seq=first_seq)
+        self._write_run_json("running")
+        self.emitter.emit("resumed", step=state.global_step, epoch=sched.epoch, checkpoint=point.checkpoint,
+                          host=socket.gethostname(), pid=os.getpid(), steps_per_epoch=sched.steps_per_epoch,
+                          max_epochs=sched.settings.max_epochs, metric=kit.metric)
 
     def emit(self, name: str, **fields) -> None:
         if self.emitter is not None:

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from torch.optim.lr_scheduler import LRScheduler
 from transformers import TrainerCallback
 
+from ..errors import ConfigError
 from ..modes import Decision, ModeSettings, MonitorState, decide, get_mode, lr_at
 
 
@@ -42,8 +43,13 @@ class ScheduleState:
         return lr_at(step, self.monitor, self.settings, self.steps_per_epoch, self.lr_max)
 
     def set_steps(self, num_training_steps: int) -> None:
-        """Trainer's total steps are ``num_train_epochs × steps per epoch``."""
-        self.steps_per_epoch = max(1, math.ceil(num_training_steps / self.settings.max_epochs))
+        """Trainer's total steps are ``num_train_epochs × steps per epoch`` (a resumed run's must be the
+        checkpoint's: its plan is counted in them)."""
+        steps = max(1, math.ceil(num_training_steps / self.settings.max_epochs))
+        if self.steps_per_epoch is not None and self.steps_per_epoch != steps:
+            raise ConfigError(f"the checkpoint's run had {self.steps_per_epoch} optimizer steps per epoch, this "
+                              f"Trainer has {steps}: its data or batch settings changed; it cannot be resumed")
+        self.steps_per_epoch = steps
 
     @property
     def fixed_length(self) -> bool:
@@ -71,6 +77,11 @@ class AdaptiveLR(LRScheduler):
     def get_lr(self) -> list[float]:
         return [self.state.lr(self.last_epoch)] * len(self.optimizer.param_groups)
 
+    def state_dict(self) -> dict:
+        """Trainer saves this with ``torch.save`` and loads it with ``weights_only=True``: the step
+        count and plain values only (the schedule state travels in the kit's callback state)."""
+        return {k: v for k, v in self.__dict__.items() if k not in ("optimizer", "state")}
+
     def refresh(self) -> None:
         """Re-apply the LR of the next step after the monitor state changed (a decision)."""
         lrs = self.get_lr()
@@ -88,6 +99,8 @@ class AdaptiveScheduleCallback(TrainerCallback):
 
     def on_train_begin(self, args, state, control, **kwargs):
         self.state.training = True
+        if self.state.scheduler is not None:  # a resumed run: the LR of the next step under the restored state
+            self.state.scheduler.refresh()
 
     def on_train_end(self, args, state, control, **kwargs):
         self.state.training = False

@@ -38,6 +38,8 @@ class StrategyCallback(TrainerCallback):
         total = sched.settings.max_epochs * sched.steps_per_epoch if sched.fixed_length else None
         kit.strategy.setup(model, steps_per_epoch=sched.steps_per_epoch, total_steps=total, emit=kit.emit,
                            accelerator=kit.trainer.accelerator, train_loader=train_dataloader, seed=args.seed)
+        if kit.resume_point is not None and kit.resume_point.strategy is not None:
+            kit.strategy.load_state_dict(kit.resume_point.strategy)  # after setup, before on_train_start
         kit.strategy.on_train_start(run_dir=kit.run_dir)  # after run_started: ChildTuning-D's Fisher pass
 
     def on_step_begin(self, args, state, control, **kwargs):

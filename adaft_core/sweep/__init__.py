@@ -5,7 +5,10 @@ so ``adaft runs``, the dashboard and ``resume`` work on it as on any run. The ma
 ``<runs>/sweeps/<name>/sweep.json`` lists the points, their run ids and status. Re-running a
 sweep skips finished points, continues interrupted ones and runs the rest; a point that fails is
 recorded with its reason and the sweep goes on. Changing the grid of an existing sweep is an
-error that says what changed, unless ``extend=True``.
+error that says what changed, unless ``extend=True``. One process at a time runs a sweep of a
+name (``manifest.sweep_lock``). A point saves its final model only when the grid's settings ask
+(``save_model``); its scores, logs and masks stay, and a point that completes drops its
+checkpoint like every run.
 
     from adaft_core.sweep import make_grid, run_sweep, report
     grid = make_grid({"mode": ["original", "adaptive"], "seed": [1, 2, 3]}, {"train_fraction": 0.1})
@@ -23,20 +26,22 @@ from ..errors import ConfigError, choices_message
 from .aggregate import aggregate, figure, to_markdown
 from .executors import EXECUTORS, RUNNERS
 from .grid import FACTORS, Grid, extend_grid, grid_changes, make_grid, read_grid_file
-from .manifest import DONE, Manifest, load_manifest, refresh_point, sweep_dir
+from .manifest import DONE, Manifest, load_manifest, other_run, refresh_point, sweep_dir, sweep_lock
 
 __all__ = ["DONE", "EXECUTORS", "FACTORS", "Grid", "Manifest", "load_manifest", "make_grid", "read_grid_file",
            "report", "run_sweep", "sweep_status", "write_report_files"]
 
 
 def point_configs(grid: Grid, output_dir: str) -> list[dict[str, Any]]:
-    """The validated config dict of every point (bad values stop here, before anything runs)."""
+    """The validated config dict of every point (bad values stop here, before anything runs).
+    Points save no final model unless the settings ask (a 100-point grid of models fills a disk)."""
     from ..config import TrainConfig
     from .grid import point_run_name
 
     name, out = grid.sweep_name(), []
     for point in grid.points():
-        d = {**grid.settings, **point, "output_dir": str(output_dir), "run_name": point_run_name(name, point)}
+        d = {"save_model": False, **grid.settings, **point, "output_dir": str(output_dir),
+             "run_name": point_run_name(name, point)}
         try:
             cfg = TrainConfig.from_dict(d).validated()
         except ConfigError as exc:
@@ -79,14 +84,25 @@ def run_sweep(grid: Grid, *, output_dir: str | Path = "runs", executor: str = "s
         raise ConfigError("the ray executor needs Ray: pip install 'adaft[ray]' (or pip install ray)")
     if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
         raise ConfigError(f"workers must be a positive whole number, got {workers!r}")
+    point_configs(grid, str(output_dir))  # bad values: said before the sweep's folder is made
+    with sweep_lock(output_dir, grid.sweep_name()):
+        return _run_locked(grid, output_dir, executor, extend, retry_failed, on_point, on_start,
+                           dict(workers=workers, ray_address=ray_address, cpus_per_point=cpus_per_point,
+                                gpus_per_point=gpus_per_point))
+
+
+def _run_locked(grid: Grid, output_dir, executor: str, extend: bool, retry_failed: bool, on_point, on_start,
+                executor_options: dict) -> Manifest:
+    """:func:`run_sweep`'s work, with the sweep's lock held."""
     manifest = prepare_manifest(grid, output_dir, extend)
     grid = Grid(manifest.grid["factors"], manifest.grid["settings"], manifest.name)
     configs = dict(zip((p.run_id for p in manifest.points), point_configs(grid, str(output_dir))))
     jobs = []
     for point in manifest.points:
-        refresh_point(point, output_dir)
-        if point.status in DONE or (point.status == "failed" and not retry_failed) or point.status == "running":
-            continue  # finished (or still running in another process)
+        refresh_point(point, output_dir, grid.settings)
+        if (point.status in DONE or (point.status == "failed" and not retry_failed) or point.status == "running"
+                or other_run(Path(output_dir) / point.run_id, point, grid.settings)):
+            continue  # finished, still running in another process, or its name taken by another run
         resume = point.status in ("interrupted", "stopped") and (Path(output_dir) / point.run_id).is_dir()
         if not resume and (Path(output_dir) / point.run_id).exists():
             _set_aside(Path(output_dir) / point.run_id)
@@ -97,7 +113,7 @@ def run_sweep(grid: Grid, *, output_dir: str | Path = "runs", executor: str = "s
         on_start(len(manifest.points) - len(jobs))
 
     def done(point) -> None:
-        refresh_point(point, output_dir)
+        refresh_point(point, output_dir, grid.settings)
         if point.status in DONE:
             point.reason = None
         elif point.status in ("queued", "running"):
@@ -108,8 +124,7 @@ def run_sweep(grid: Grid, *, output_dir: str | Path = "runs", executor: str = "s
         if on_point is not None:
             on_point(point, manifest)
 
-    RUNNERS[executor](jobs, Path(output_dir), done, workers=workers, ray_address=ray_address,
-                      cpus_per_point=cpus_per_point, gpus_per_point=gpus_per_point)
+    RUNNERS[executor](jobs, Path(output_dir), done, **executor_options)
     manifest.metric = _metric(output_dir, manifest)
     manifest.save(output_dir)
     return manifest
@@ -140,7 +155,7 @@ def sweep_status(name: str, output_dir: str | Path = "runs") -> Manifest:
         known = sorted(p.name for p in (Path(output_dir) / "sweeps").glob("*") if (p / "sweep.json").exists())
         raise ConfigError(f"no sweep {name!r} in {output_dir}; sweeps there: {', '.join(known) or 'none'}")
     for point in manifest.points:
-        refresh_point(point, output_dir)
+        refresh_point(point, output_dir, manifest.grid.get("settings"))
     return manifest
 
 
