@@ -11,21 +11,17 @@ from .errors import AdaftError, ConfigError, DataError  # noqa: E402
 
 
 def train(config, sinks=(), stop_event=None):
-    """Fine-tune per ``config`` (see :func:`adaft_core.engine.train`); imports torch lazily. The
-    trackers in ``config.report_to`` get the events too (``exports/live.py``)."""
+    """Fine-tune per ``config`` (see :func:`adaft_core.engine.train`); imports torch lazily."""
     from .engine import train as _train
-    from .exports.live import config_sinks
 
-    return _train(config, sinks=[*sinks, *config_sinks(config)], stop_event=stop_event)
+    return _train(config, sinks=sinks, stop_event=stop_event)
 
 
 def resume(run, *, output_dir="runs", sinks=(), stop_event=None):
-    """Continue a stopped or interrupted run (see :func:`adaft_core.engine.resume`), reporting to
-    the trackers its config names, as it did."""
+    """Continue a stopped or interrupted run (see :func:`adaft_core.engine.resume`)."""
     from .engine import resume as _resume
-    from .exports.live import run_sinks
 
-    return _resume(run, output_dir=output_dir, sinks=[*sinks, *run_sinks(run, output_dir)], stop_event=stop_event)
+    return _resume(run, output_dir=output_dir, sinks=sinks, stop_event=stop_event)
 
 
 __all__ = ["AdaftError", "ConfigError", "DataError", "TrainConfig", "resume", "train", "__version__"]

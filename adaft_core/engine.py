@@ -86,7 +86,10 @@ def resume(run: str | Path, *, output_dir: str | Path = "runs", sinks: Iterable[
 
 def _prepare(cfg: TrainConfig, sinks, stop_event, resume_dir: Path | None = None, started=None,
              checkpoint: Path | None = None) -> "_Run":
-    """Accelerator, seeds, task (data and tokenizer: raises on bad input) and strategy of a run."""
+    """Trackers, accelerator, seeds, task (data and tokenizer: raises on bad input) and strategy of a run."""
+    from .exports.live import report_sinks  # report_to's trackers (a resumed run: as it did); a missing library stops here
+
+    sinks = [*sinks, *report_sinks(cfg.report_to, resume_dir.parent if resume_dir is not None else cfg.output_dir)]
     accelerator = make_accelerator(cfg)
     from accelerate.utils import set_seed
 

@@ -89,15 +89,17 @@ def first_event(run_dir: Path) -> str | None:
     return events[0]["event"] if events else None
 
 
-@pytest.mark.parametrize("where", ["page", "dashboard", "shadows"])
+@pytest.mark.parametrize("where", ["page", "dashboard", "notebooks", "shadows"])
 def test_a_run_launched_from_a_folder_of_shadowing_files_trains(where, shadow_folder, tmp_path, tiny_model_dir,
                                                                  conll_dir, monkeypatch):
     """The dashboard's Start (the launcher) from the page kernel's working folder, from dashboard/
-    (whose kernels.py broke every run under transformers 5.25) and from a folder holding
+    (whose kernels.py broke every run under transformers 5.25), notebooks/ and from a folder holding
     kernels.py, datasets.py, accelerate.py, ...: the run starts and completes."""
-    from adaft_dashboard.serve import NOTEBOOK
+    from adaft_dashboard.serve import NOTEBOOK, NOTEBOOKS_DIR
 
-    monkeypatch.chdir({"page": NOTEBOOK.parent, "dashboard": REPO / "dashboard", "shadows": shadow_folder}[where])
+    folders = {"page": NOTEBOOK.parent, "dashboard": REPO / "dashboard", "notebooks": NOTEBOOKS_DIR,
+               "shadows": shadow_folder}
+    monkeypatch.chdir(folders[where])
     run = launch_run(tiny(tiny_model_dir, conll_dir, tmp_path / "runs"), threads=1)
     assert run.wait(180), "the run is still going"
     assert run.returncode == 0 and run.failure() is None, run.log_path.read_text()[-2000:]

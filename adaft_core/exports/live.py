@@ -61,23 +61,3 @@ def report_sinks(report_to: str | None, runs_dir: str | Path) -> list[Any]:
     for name in names:
         require(name)
     return [SINKS[name](runs_dir) for name in names]
-
-
-def config_sinks(config: Any) -> list[Any]:
-    """:func:`report_sinks` of a TrainConfig or config dict (none when it reports nowhere)."""
-    get = config.get if isinstance(config, dict) else lambda k, d=None: getattr(config, k, d)
-    return report_sinks(get("report_to"), get("output_dir", "runs") or "runs") if get("report_to") else []
-
-
-def run_sinks(run: str, runs_dir: str | Path) -> list[Any]:
-    """:func:`report_sinks` of a run being resumed, from its ``run.json`` (none when unreadable:
-    resuming reports that run's problem itself)."""
-    from ..errors import ConfigError
-    from ..runs import find_run
-    from .reader import run_config
-
-    try:
-        run_dir = find_run(runs_dir, str(run))
-    except ConfigError:
-        return []
-    return report_sinks(run_config(run_dir).get("report_to"), run_dir.parent)
