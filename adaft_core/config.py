@@ -153,6 +153,9 @@ class TrainConfig:
     num_workers: int = setting(0, "data loader worker processes", group="training", low=0)
     length_grouping: bool = setting(False, "batch sentences of similar length together (faster; changes "
                                     "sampling)", group="training")
+    padding_free: bool = setting(True, "pack each batch's sentences into one row so no layer works on "
+                                 "padding (same batches, same results; models that cannot take it use "
+                                 "padded batches and say so)", group="training")
     log_every: int = setting(1, "console refresh every N steps (every step is always in the run log)",
                              group="output", low=1)
     report_to: str | None = setting(None, "also send the run's events, as it goes, to these trackers "

@@ -34,6 +34,7 @@ from .config import TrainConfig
 from .results import RunResult, run_versions
 from .training_setup import make_accelerator, make_optimizer, make_train_loader
 from .evaluate import eval_loader, evaluate
+from .padding_free import packed_collator
 from .events import EventEmitter, JsonlSink
 from .modes import MonitorState, decide, get_mode, lr_at, start_plan
 from .runs import (EVENTS_FILE, STOP_FILE, check_resumable, check_run_name_free, claim_run_dir, find_run,
@@ -78,7 +79,8 @@ def resume(run: str | Path, *, output_dir: str | Path = "runs", sinks: Iterable[
     """
     run_dir = find_run(output_dir, str(run))
     info = check_resumable(run_dir)
-    cfg = TrainConfig.from_dict(info["config"]).validated()
+    # a run from before the padding_free setting trained on padded batches: it goes on padded (bit-exact)
+    cfg = TrainConfig.from_dict({"padding_free": False, **info["config"]}).validated()
     checkpoint = whole_checkpoint(run_dir)  # read whole before any work; a damaged one is refused here
     return _prepare(cfg, sinks, stop_event, resume_dir=run_dir, started=info.get("started"),
                     checkpoint=checkpoint).execute()
@@ -128,17 +130,20 @@ class _Run:
     finished: str | None = None  # the checkpoint came after the final decision: only _finish is left
     checkpoint_step: int = 0  # the optimizer step of the newest checkpoint
     pending_rng: dict | None = None  # RNG states restored where training continues
+    collator: Any = None  # the task's padded collator or the packed one (padding_free.py)
 
     # ------------------------------------------------------------------ setup
     def _setup(self) -> None:
         cfg, acc = self.cfg, self.accelerator
         torch.manual_seed(cfg.seed)  # the same fresh head on every rank and every run of a seed
         model = self.task.load_model()
+        padded = self.task.collator
+        self.collator = packed_collator(model, self.task, padded) if cfg.padding_free else padded
         optimizer = make_optimizer(model, cfg)
         generator = self.loader_generator = torch.Generator().manual_seed(cfg.seed)
-        train_loader = make_train_loader(self.task.features["train"], self.task.collator, cfg, generator)
+        train_loader = make_train_loader(self.task.features["train"], self.collator, cfg, generator)
         self.model, self.optimizer, self.train_loader = acc.prepare(model, optimizer, train_loader)
-        self.val_loader = eval_loader(self.task.features["validation"], self.task.collator,
+        self.val_loader = eval_loader(self.task.features["validation"], self.collator,
                                       cfg.eval_batch_size, acc)
         self.steps_per_epoch = math.ceil(len(self.train_loader) / cfg.grad_accum)
         self.settings = cfg.mode_settings()
@@ -280,7 +285,7 @@ class _Run:
     def _evaluate(self, split: str, epoch: int) -> dict:
         features = self.task.features[split]
         loader = self.val_loader if split == "validation" else eval_loader(
-            features, self.task.collator, self.cfg.eval_batch_size, self.accelerator)
+            features, self.collator, self.cfg.eval_batch_size, self.accelerator)
         metrics = evaluate(self.model, loader, features, self.task, self.accelerator, self.strategy)
         if split == "validation":
             self.evals[epoch] = metrics

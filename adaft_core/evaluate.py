@@ -17,7 +17,8 @@ Speed without changing results: examples are batched in order of length (far les
 file order), and every row carries its ``feature_index`` so predictions are put back in file
 order before scoring and per-example losses can be regrouped for ``batch_mean``. In a
 data-parallel run the per-example parts of every rank are gathered, so all ranks get the same
-value and decision.
+value and decision. A packed batch (``padding_free.py``) has its logits and labels put back in the
+padded shape first, so everything after the forward is the same for both kinds of batch.
 """
 
 from __future__ import annotations
@@ -26,6 +27,8 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 from torch.utils.data import DataLoader, Dataset
+
+from .padding_free import repad
 
 
 class IndexedFeatures(Dataset):
@@ -88,8 +91,9 @@ def evaluate(model, loader, features, task, accelerator, strategy=None, val_loss
         with torch.inference_mode():
             for batch in loader:
                 index = batch.pop("feature_index")
-                logits = model(**batch).logits
+                logits = repad(model(**batch).logits, batch)  # a packed batch: back in (sentence, position) shape
                 labels = batch.get("labels")
+                labels = None if labels is None else repad(labels, batch, fill=-100)
                 rows.append((index.cpu().numpy(), predict(logits).cpu().numpy(),
                              None if labels is None else labels.cpu().numpy()))
                 if labels is None:  # an eval set scored only through a label map: no loss

@@ -6,10 +6,15 @@ the CPU, the same tokenised features, max length 128), then evaluate once on the
 seqeval F1 (Trainer through ``compute_metrics`` with the usual token-classification recipe). Both
 use an evaluation batch of 64. Variants, interleaved inside each repeat so drift hits all alike:
 
-- ``adaft``           uniformly random batches, the JSONL run log on (the default)
+- ``adaft``           uniformly random padded batches, the JSONL run log on (the default before
+                      issue 20; every ``adaft*`` variant but ``adaft-padfree`` runs padded)
+- ``adaft-padfree``   the same random batches, padding-free (``padding_free=True``, the default now)
 - ``trainer``         ``Trainer`` + ``DataCollatorForTokenClassification``, random batches
 - ``adaft-grouped``   adaft's length-aware batching (``length_grouping=True``)
 - ``trainer-grouped`` ``train_sampling_strategy="group_by_length"``
+- ``trainer-padfree`` Trainer's padding-free path: ``DataCollatorWithFlattening`` (packed rows,
+                      position ids restarting) with SDPA, the attention that takes it on a CPU
+                      (transformers builds a block-diagonal mask from the position ids)
 - ``adaft-nosink``    adaft with the run log replaced by a no-op sink (bench-only patch)
 - ``adaft-live``      adaft with the run log + a live ``QueueSink`` drained by a thread
 
@@ -37,7 +42,8 @@ from adaft_core import TrainConfig  # noqa: E402
 from readme_section import replace_section  # noqa: E402  (bench/ is on sys.path)
 from adaft_core.tasks.base import get_task  # noqa: E402
 
-VARIANTS = ("adaft", "trainer", "adaft-grouped", "trainer-grouped", "adaft-nosink", "adaft-live")
+VARIANTS = ("adaft", "trainer", "adaft-padfree", "trainer-padfree", "adaft-grouped", "trainer-grouped",
+            "adaft-nosink", "adaft-live")
 
 
 class RssSampler:
@@ -96,7 +102,8 @@ def run_adaft(cfg: TrainConfig, variant: str) -> dict:
         engine.JsonlSink = lambda path: type("NullSink", (), {"handle": lambda self, e: None})()
     try:
         cfg = TrainConfig(**{**cfg.to_dict(), "adam_betas": tuple(cfg.adam_betas),
-                             "length_grouping": variant == "adaft-grouped"})
+                             "length_grouping": variant == "adaft-grouped",
+                             "padding_free": variant == "adaft-padfree"})
         engine.train(cfg, sinks=sinks)
     finally:
         engine.JsonlSink = original_sink
@@ -110,7 +117,8 @@ def run_trainer(cfg: TrainConfig, task, variant: str, out_dir: str) -> dict:
     from datasets import Dataset
     from seqeval.metrics import f1_score
     from seqeval.scheme import IOB2
-    from transformers import DataCollatorForTokenClassification, Trainer, TrainerCallback, TrainingArguments
+    from transformers import (DataCollatorForTokenClassification, DataCollatorWithFlattening, Trainer,
+                              TrainerCallback, TrainingArguments)
 
     labels = task.labels
     keep = ("input_ids", "attention_mask", "labels")
@@ -148,7 +156,8 @@ def run_trainer(cfg: TrainConfig, task, variant: str, out_dir: str) -> dict:
 
     torch.manual_seed(cfg.seed)
     trainer = Trainer(model=task.load_model(), args=args, train_dataset=train_ds, eval_dataset=dev_ds,
-                      data_collator=DataCollatorForTokenClassification(task.tokenizer),
+                      data_collator=(DataCollatorWithFlattening() if variant == "trainer-padfree"
+                                     else DataCollatorForTokenClassification(task.tokenizer)),
                       compute_metrics=compute_metrics, callbacks=[Clock()])
     trainer.train()
     return {"train_s": times["last_step"] - times["start"], "eval_s": times["eval_end"] - times["last_step"],
@@ -174,22 +183,33 @@ def table(s: dict, meta: dict) -> str:
 
     lines = [f"Machine: {meta['machine']}; torch {meta['torch']}, transformers {meta['transformers']}, "
              f"{meta['threads']} threads; {meta['n_train']} training / {meta['n_eval']} dev features, "
-             f"{meta['repeats']} repeats (median, min–max).", "",
+             f"{meta['repeats']} repeats (median, min–max); {meta.get('date', '')}, load average (1, 5, 15 min) "
+             f"{meta.get('load', 'not recorded')}.", "",
              "| variant | train samples/s | eval samples/s | peak RSS (MB) | dev F1 |", "|---|---|---|---|---|"]
     for v in s:
         r = s[v]
         lines.append(f"| {v} | {r['train_sps']:.1f} ({r['train_spread'][0]:.1f}–{r['train_spread'][1]:.1f}) | "
                      f"{r['eval_sps']:.1f} ({r['eval_spread'][0]:.1f}–{r['eval_spread'][1]:.1f}) | "
                      f"{r['peak_mb']:.0f} | {r['f1']:.3f} |")
-    lines += ["", "| comparison | train ratio | eval ratio |", "|---|---|---|",
-              f"| adaft / Trainer, random batches | {ratio('adaft', 'trainer', 'train_sps'):.2f} | "
-              f"{ratio('adaft', 'trainer', 'eval_sps'):.2f} |",
-              f"| adaft length-aware / Trainer group_by_length | {ratio('adaft-grouped', 'trainer-grouped', 'train_sps'):.2f} | "
-              f"{ratio('adaft-grouped', 'trainer-grouped', 'eval_sps'):.2f} |",
-              "", "| sinks | training time vs no sink |", "|---|---|",
-              f"| JSONL run log | {100 * (s['adaft']['train_s'] / s['adaft-nosink']['train_s'] - 1):+.1f} % |",
-              f"| JSONL + live queue | {100 * (s['adaft-live']['train_s'] / s['adaft-nosink']['train_s'] - 1):+.1f} % |"]
+    lines += ["", "| comparison | train ratio | eval ratio |", "|---|---|---|"]
+    lines += [f"| {name} | {ratio(a, b, 'train_sps'):.2f} | {ratio(a, b, 'eval_sps'):.2f} |"
+              for name, a, b in COMPARISONS if a in s and b in s]
+    sinks = [(name, v) for name, v in (("JSONL run log", "adaft"), ("JSONL + live queue", "adaft-live"))
+             if v in s and "adaft-nosink" in s]
+    if sinks:
+        lines += ["", "| sinks | training time vs no sink |", "|---|---|"]
+        base = s["adaft-nosink"]["train_s"]
+        lines += [f"| {name} | {100 * (s[v]['train_s'] / base - 1):+.1f} % |" for name, v in sinks]
     return "\n".join(lines)
+
+
+COMPARISONS = (("adaft / Trainer, random batches (both padded)", "adaft", "trainer"),
+               ("adaft padding-free / Trainer, random batches", "adaft-padfree", "trainer"),
+               ("adaft padding-free / Trainer padding-free (DataCollatorWithFlattening)", "adaft-padfree",
+                "trainer-padfree"),
+               ("adaft padding-free / Trainer group_by_length", "adaft-padfree", "trainer-grouped"),
+               ("adaft padding-free / adaft padded, random batches", "adaft-padfree", "adaft"),
+               ("adaft length-aware / Trainer group_by_length", "adaft-grouped", "trainer-grouped"))
 
 
 def write_readme(text: str, command: str) -> None:
@@ -215,6 +235,7 @@ def main() -> None:
     task = get_task("ner")(cfg)
     n_train, n_eval = len(task.features["train"]), len(task.features["validation"])
     results: dict[str, list[dict]] = {v: [] for v in variants}
+    load_before = os.getloadavg()
     for rep in range(args.repeats):
         for v in variants:
             with RssSampler() as mem:
@@ -225,14 +246,17 @@ def main() -> None:
                   f"peak {r['peak_mb']:.0f} MB", flush=True)
     meta = {"machine": f"{platform.machine()} {os.cpu_count()} cores ({platform.processor() or 'cpu'})",
             "torch": torch.__version__, "transformers": transformers.__version__,
-            "threads": torch.get_num_threads(), "n_train": n_train, "n_eval": n_eval, "repeats": args.repeats}
+            "threads": torch.get_num_threads(), "n_train": n_train, "n_eval": n_eval, "repeats": args.repeats,
+            "load": f"{' '.join(f'{x:.2f}' for x in load_before)} before, "
+                    f"{' '.join(f'{x:.2f}' for x in os.getloadavg())} after",
+            "date": time.strftime("%Y-%m-%d")}
     s = summarize(results, n_train, n_eval)
     (HERE / "results").mkdir(exist_ok=True)
     (HERE / "results" / "throughput.json").write_text(json.dumps({"meta": meta, "raw": results, "summary": s}, indent=1))
-    text = table(s, meta) if set(VARIANTS) <= set(variants) else json.dumps(s, indent=1)
+    text = table(s, meta)
     print(text)
-    if not args.no_readme and set(VARIANTS) <= set(variants):
-        write_readme(text, "python bench/throughput.py --repeats " + str(args.repeats))
+    if not args.no_readme:
+        write_readme(text, "python " + " ".join(["bench/throughput.py", *sys.argv[1:]]))
 
 
 if __name__ == "__main__":
