@@ -102,13 +102,13 @@ def test_errors_in_place_normal_end_not_red_and_one_epoch_number(server):
             clipped = page.evaluate(CLIPPED_INPUTS)
             assert clipped == [], clipped
             page.screenshot(path=str(ARTIFACTS / "dashboard-ui-form.png"))
-            field(page, "cooldown epochs").fill("1")  # the demo stops early (after epoch 6 of at most 8)
+            field(page, "cooldown epochs").fill("1")  # the demo stops early (epoch 9 padding-free, 6 padded; at most 12)
             page.get_by_text("more settings", exact=True).click()
 
             # (a) a run that stops early is not shown as an error
-            field(page, "max epochs").fill("8")
+            field(page, "max epochs").fill("12")
             command = page.locator("textarea.adaft-command")
-            wait_until(lambda: all(f in command.input_value() for f in ("--max-epochs 8", "--cooldown-epochs 1")), 30,
+            wait_until(lambda: all(f in command.input_value() for f in ("--max-epochs 12", "--cooldown-epochs 1")), 30,
                        "the command line of the form's settings")
             start = page.get_by_role("button", name="Start")
             wait_until(lambda: start.is_enabled(), 20, "Start")
@@ -128,7 +128,7 @@ def test_errors_in_place_normal_end_not_red_and_one_epoch_number(server):
             progress = page.locator(".adaft-progress")
             wait_until(lambda: progress.count() == 1 and progress.inner_text().startswith("epoch "), 60,
                        "the progress line")
-            line_epoch = int(re.match(r"epoch (\d+)/8", progress.inner_text()).group(1))
+            line_epoch = int(re.match(r"epoch (\d+)/12", progress.inner_text()).group(1))
             row_epoch = int(wait_until(lambda: page.locator(".adaft-decision-row .adaft-epoch").count()
                                        and page.locator(".adaft-decision-row .adaft-epoch").first.inner_text(),
                                        60, "the decisions table"))
@@ -138,7 +138,7 @@ def test_errors_in_place_normal_end_not_red_and_one_epoch_number(server):
             page.mouse.move(point["px"], point["py"])
             hover = wait_until(lambda: page.locator(".hoverlayer").first.text_content(), 20, "the chart's hover")
             assert f"epoch {line_epoch}:" in hover, hover
-            assert line_epoch == row_epoch and 1 < line_epoch < 8, (line_epoch, row_epoch)  # stopped before max
+            assert line_epoch == row_epoch and 1 < line_epoch < 12, (line_epoch, row_epoch)  # stopped before max
             assert f"after epoch {line_epoch}:" in page.locator(".adaft-decision").inner_text()
             page.screenshot(path=str(ARTIFACTS / "dashboard-ui.png"))
         except BaseException:
