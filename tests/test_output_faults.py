@@ -13,6 +13,7 @@ import pytest
 
 from adaft_core import TrainConfig, resume, train
 from adaft_core import engine as engine_module
+from adaft_core import run_checkpoints
 from adaft_core.cli import main
 from adaft_core.errors import ConfigError, OutputError
 from adaft_core.runs import read_events
@@ -75,7 +76,7 @@ def test_run_name_taken_is_refused_before_the_model_loads(tiny_model_dir, conll_
 
 def test_disk_full_mid_run_keeps_the_last_checkpoint_and_ends_the_log(tiny_model_dir, conll_dir, tmp_path,
                                                                       monkeypatch):
-    real_write = engine_module.write_state
+    real_write = run_checkpoints.write_state
     calls = {"n": 0}
 
     def fills_up(folder, state):
@@ -85,7 +86,7 @@ def test_disk_full_mid_run_keeps_the_last_checkpoint_and_ends_the_log(tiny_model
             raise OSError(errno.ENOSPC, "No space left on device")
         real_write(folder, state)
 
-    monkeypatch.setattr(engine_module, "write_state", fills_up)
+    monkeypatch.setattr(run_checkpoints, "write_state", fills_up)
     cfg = tiny(tiny_model_dir, conll_dir, tmp_path / "runs", run_name="full")
     run_dir = tmp_path / "runs" / "full"
     with pytest.raises(OutputError) as raised:
@@ -101,7 +102,7 @@ def test_disk_full_mid_run_keeps_the_last_checkpoint_and_ends_the_log(tiny_model
     assert ended["event"] == "run_ended" and ended["status"] == "failed" and ended["error"] == message
     assert json.loads((run_dir / "run.json").read_text())["status"] == "failed"
     # space freed: the failed run resumes from its last checkpoint and completes as if never cut
-    monkeypatch.setattr(engine_module, "write_state", real_write)
+    monkeypatch.setattr(run_checkpoints, "write_state", real_write)
     result = resume("full", output_dir=tmp_path / "runs")
     reference = train(tiny(tiny_model_dir, conll_dir, tmp_path / "runs", run_name="reference"))
     assert result.status == "completed" and result.val == reference.val
@@ -164,8 +165,9 @@ def test_real_full_disk_during_the_safetensors_write_is_one_message(tiny_model_d
     from safetensors import SafetensorError
 
     raised = []
-    real_output_error = engine_module.output_error
-    monkeypatch.setattr(engine_module, "output_error", lambda exc, *a: raised.append(exc) or real_output_error(exc, *a))
+    real_output_error = run_checkpoints.output_error  # the checkpoint's write (the loop's resume seam)
+    monkeypatch.setattr(run_checkpoints, "output_error",
+                        lambda exc, *a: raised.append(exc) or real_output_error(exc, *a))
     runs = small_disk / "runs"
     code = main(["train", "--model", tiny_model_dir, "--data", conll_dir, "--output-dir", str(runs),
                  "--run-name", "full", "--batch-size", "12", "--lr", "1e-3", "--mode", "original",
