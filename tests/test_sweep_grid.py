@@ -141,3 +141,21 @@ def test_aggregate_skips_points_without_score_and_handles_a_single_run():
             {"mode": "a", "seed": 2, "score": None, "epochs": None, "wall_time": None}]
     table = aggregate(rows, ["mode", "seed"])
     assert table.loc[0, "runs"] == 1 and math.isnan(table.loc[0, "std"])
+
+
+def test_strategy_options_can_be_factors(tmp_path):
+    """keep_fraction / stage_steps vary like settings and land in each point's strategy_options."""
+    from adaft_core.sweep import point_configs
+
+    grid = make_grid({"keep_fraction": [0.5, 0.9], "seed": [1]},
+                     {"strategy": "dps-dense", "strategy_options": {"update_ratio": 0.1}, "task": "classification",
+                      "model": "minilm-2l", "data": "snli"}, name="kf")
+    configs = point_configs(grid, str(tmp_path))
+    assert [c["strategy_options"] for c in configs] == [{"update_ratio": 0.1, "keep_fraction": 0.5},
+                                                        {"update_ratio": 0.1, "keep_fraction": 0.9}]
+    assert [c["run_name"] for c in configs] == ["kf-kf0.5-s1", "kf-kf0.9-s1"]
+    assert "keep_fraction" not in configs[0]
+    with pytest.raises(ConfigError, match="both a sweep factor and a fixed strategy option"):
+        make_grid({"keep_fraction": [0.5]}, {"strategy_options": {"keep_fraction": 0.7}})
+    with pytest.raises(ConfigError, match="sweep point .*keep_fraction=1.5"):
+        point_configs(make_grid({"keep_fraction": [1.5]}, {"strategy": "dps-dense"}, name="bad"), str(tmp_path))

@@ -40,7 +40,7 @@ def point_configs(grid: Grid, output_dir: str) -> list[dict[str, Any]]:
 
     name, out = grid.sweep_name(), []
     for point in grid.points():
-        d = {"save_model": False, **grid.settings, **point, "output_dir": str(output_dir),
+        d = {"save_model": False, **grid.point_settings(point), "output_dir": str(output_dir),
              "run_name": point_run_name(name, point)}
         try:
             cfg = TrainConfig.from_dict(d).validated()

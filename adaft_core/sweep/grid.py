@@ -1,7 +1,8 @@
 """A sweep's grid: which settings vary, their values, the points and their run names.
 
 A grid maps *factors* (a few ``TrainConfig`` settings: mode, strategy, train fraction / size,
-seed, dataset, model, learning rate) to lists of values; its points are the Cartesian product in
+seed, dataset, model, learning rate, and the strategy options keep fraction and stage steps) to
+lists of values; its points are the Cartesian product in
 the order the factors were given, the seed varying fastest when it is last. Every other setting
 of a point comes from ``settings`` unchanged. A grid comes from comma-separated flag values
 (``--mode original,adaptive --seed 1,2,3``) or from a TOML file::
@@ -39,7 +40,11 @@ FACTORS: dict[str, tuple[type, str]] = {
     "data": (str, "data-"),
     "model": (str, "model-"),
     "lr": (float, "lr"),
+    "keep_fraction": (float, "kf"),
+    "stage_steps": (int, "ss"),
 }
+# factors that are strategy options: a point puts them into ``strategy_options``
+OPTION_FACTORS = ("keep_fraction", "stage_steps")
 _NAME_OK = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
 
 
@@ -50,6 +55,14 @@ class Grid:
     factors: dict[str, list[Any]]
     settings: dict[str, Any] = field(default_factory=dict)
     name: str | None = None
+
+    def point_settings(self, point: dict[str, Any]) -> dict[str, Any]:
+        """The settings of one point: the shared ones, its factor values, strategy options merged."""
+        options = {k: v for k, v in point.items() if k in OPTION_FACTORS}
+        merged = {**self.settings, **{k: v for k, v in point.items() if k not in options}}
+        if options:
+            merged["strategy_options"] = {**(self.settings.get("strategy_options") or {}), **options}
+        return merged
 
     def points(self) -> list[dict[str, Any]]:
         """Every combination of factor values, in order (the last factor varies fastest)."""
@@ -115,6 +128,9 @@ def make_grid(factors: dict[str, Any], settings: dict[str, Any] | None = None, n
     both = sorted(set(settings) & set(typed))
     if both:
         raise ConfigError(f"{', '.join(both)} is both a sweep factor and a fixed setting; give it once")
+    fixed_options = sorted(set((settings.get("strategy_options") or {})) & set(typed))
+    if fixed_options:
+        raise ConfigError(f"{', '.join(fixed_options)} is both a sweep factor and a fixed strategy option; give it once")
     if "run_name" in settings:
         raise ConfigError("run_name is set by the sweep for each point; use the sweep's name instead")
     if name is not None and not _NAME_OK.fullmatch(name):
