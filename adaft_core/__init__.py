@@ -6,20 +6,20 @@ Start here: :func:`adaft_core.train` with a :class:`adaft_core.TrainConfig`; the
 
 __version__ = "0.2.0"
 
-from .config import TrainConfig  # noqa: E402
-from .errors import AdaftError, ConfigError, DataError  # noqa: E402
+from adaft_core.settings.config import TrainConfig  # noqa: E402
+from adaft_core.errors import AdaftError, ConfigError, DataError  # noqa: E402
 
 
 def train(config, sinks=(), stop_event=None):
-    """Fine-tune per ``config`` (see :func:`adaft_core.engine.train`); imports torch lazily."""
-    from .engine import train as _train
+    """Fine-tune per ``config`` (see :func:`adaft_core.run.engine.train`); imports torch lazily."""
+    from adaft_core.run.engine import train as _train
 
     return _train(config, sinks=sinks, stop_event=stop_event)
 
 
 def resume(run, *, output_dir="runs", sinks=(), stop_event=None):
-    """Continue a stopped or interrupted run (see :func:`adaft_core.engine.resume`)."""
-    from .engine import resume as _resume
+    """Continue a stopped or interrupted run (see :func:`adaft_core.run.engine.resume`)."""
+    from adaft_core.run.engine import resume as _resume
 
     return _resume(run, output_dir=output_dir, sinks=sinks, stop_event=stop_event)
 

@@ -49,7 +49,7 @@ def child(args) -> dict:
     from torch.utils.data import DataLoader
 
     from adaft_core import TrainConfig
-    from adaft_core.training_setup import make_optimizer
+    from adaft_core.run.setup import make_optimizer
     from adaft_core.strategies import make_strategy
     from adaft_core.tasks.base import get_task
 

@@ -74,8 +74,8 @@ class RssSampler:
 
 
 def run_adaft(cfg: TrainConfig, variant: str) -> dict:
-    from adaft_core import engine
-    from adaft_core.events import QueueSink
+    from adaft_core.run import engine
+    from adaft_core.events.emitter import QueueSink
 
     times: dict[str, float] = {}
 

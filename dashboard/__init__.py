@@ -20,7 +20,7 @@ __all__ = ["App"]
 
 def __getattr__(name: str):
     if name == "App":  # lazy: `adaft dashboard` checks the optional dependencies before importing widgets
-        from .app import App
+        from adaft_dashboard.app import App
 
         return App
     raise AttributeError(f"module 'adaft_dashboard' has no attribute {name!r}")

@@ -1,6 +1,6 @@
 """The dashboard: ``App(runs_dir)`` — form, live curves, decisions, masks, the runs table and sweeps.
 
-Data flows one way: event source (queue + run-log tails) → :class:`~adaft_dashboard.state.Store` →
+Data flows one way: event source (queue + run-log tails) → :class:`~adaft_dashboard.live.state.Store` →
 views. One UI pump calls :meth:`App.tick` 2–5 times a second on the kernel's event loop (an
 asyncio task, so a cell is never blocked and training, in its own thread, never waits for
 drawing); each view redraws only when its runs changed, inside ``batch_update``. Tests and the
@@ -27,16 +27,16 @@ from pathlib import Path
 
 import ipywidgets as W
 
-from .figures import SLOTS, CurvesView
-from .form import RunForm
-from .trainer import Trainer
-from .masks import MasksView
-from .panels import DecisionPanel
-from .plotting import MAX_POINTS
-from .runs_table import RunsTable
-from .source import EventSource
-from .state import RunState, Store
-from .sweeps_view import SweepsView
+from adaft_dashboard.views.figures import SLOTS, CurvesView
+from adaft_dashboard.launch.form import RunForm
+from adaft_dashboard.launch.trainer import Trainer
+from adaft_dashboard.views.masks import MasksView
+from adaft_dashboard.views.panels import DecisionPanel
+from adaft_dashboard.views.plotting import MAX_POINTS
+from adaft_dashboard.views.runs_table import RunsTable
+from adaft_dashboard.live.source import EventSource
+from adaft_dashboard.live.state import RunState, Store
+from adaft_dashboard.views.sweeps_view import SweepsView
 
 RUNS_ENV = "ADAFT_RUNS_DIR"
 SWEEPS_TAB = 3  # the Sweeps tab's index
@@ -97,7 +97,7 @@ class App:
 
     def _reattach(self, trainer: Trainer) -> None:
         """Follow the newest run launched into this folder that still runs (a reloaded page)."""
-        from adaft_core.launcher import running_launched
+        from adaft_core.store.launcher import running_launched
 
         live = running_launched(self.runs_dir)
         if live:
@@ -106,7 +106,7 @@ class App:
     def resume(self, run_id: str) -> str:
         """Resume an interrupted, stopped or failed run as its own process; what happened, in words."""
         from adaft_core.errors import AdaftError
-        from adaft_core.launcher import launch_run
+        from adaft_core.store.launcher import launch_run
 
         trainer = self.form.trainer
         try:

@@ -111,8 +111,9 @@ def record_engine_run(model_dir: str, data_dir: str, out_dir: Path, *, val_losse
     epoch, instead of the evaluation pass); returns (run folder, its events as logged)."""
     import pytest
 
-    from adaft_core import TrainConfig, engine, train
-    from adaft_core.runs import read_events
+    from adaft_core import TrainConfig, train
+    from adaft_core.run import engine
+    from adaft_core.store.runs import read_events
 
     base = dict(model=model_dir, data=data_dir, output_dir=str(out_dir), batch_size=12, lr=2e-5,
                 eval_batch_size=16, seed=0, save_checkpoints=False, save_model=False)

@@ -17,8 +17,8 @@ from adaft_core.data.pair_sources import hf_target, load_eval_set, load_pair_spl
 from adaft_core.data.pairs import Columns, PairExample, read_pair_file
 from adaft_core.data.subsets import allocate, stratified_sample
 from adaft_core.errors import ConfigError, DataError
-from adaft_core.events import RecorderSink
-from adaft_core.runs import read_events
+from adaft_core.events.emitter import RecorderSink
+from adaft_core.store.runs import read_events
 from adaft_core.tasks.classification import EvalSet, PairCollator, encode_pairs, score
 from adaft_core.tasks.pair_labels import check_eval_labels, check_label_map, label_list, mapped_classes
 
@@ -370,8 +370,8 @@ def test_regression_run_log(tiny_model_dir, tmp_path, mode, kw):
 def test_console_prints_the_headline_metric():
     import io
 
-    from adaft_core.console import ConsoleSink
-    from adaft_core.events import Event
+    from adaft_core.cli.console import ConsoleSink
+    from adaft_core.events.emitter import Event
 
     out = io.StringIO()
     sink = ConsoleSink(file=out, bar=False)

@@ -93,7 +93,7 @@ def test_hub_checked_once_with_a_short_timeout(monkeypatch):
     the answer is faked); an unreachable hub is said at once."""
     import huggingface_hub
 
-    from adaft_core import models
+    from adaft_core.tasks import models
     from adaft_core.errors import ConfigError
 
     monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)

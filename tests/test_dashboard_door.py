@@ -17,9 +17,9 @@ import pytest
 from dashboard_server import start_dashboard, stop_dashboard
 
 from adaft_core import cli
-from adaft_core.data_roots import ROOTS_ENV, check_eval_source, check_source, resolve_roots
+from adaft_core.store.data_roots import ROOTS_ENV, check_eval_source, check_source, resolve_roots
 from adaft_core.errors import ConfigError
-from adaft_dashboard import serve
+from adaft_dashboard.server import serve
 
 FAKE_KERNEL = "00000000-0000-0000-0000-000000000000"
 CULL_IDLE = 4  # seconds: longer than the header's refresh (2 s), which kept Jupyter's culler away
@@ -84,7 +84,7 @@ def test_a_dataset_outside_the_roots_is_refused_without_saying_whether_it_exists
 
 def test_the_form_refuses_data_outside_the_roots_and_run_names_that_leave_the_runs_folder(monkeypatch, tmp_path):
     pytest.importorskip("ipywidgets")
-    from adaft_dashboard.form import RunForm
+    from adaft_dashboard.launch.form import RunForm
 
     root, outside = tmp_path / "root", tmp_path / "elsewhere"
     root.mkdir()
@@ -222,7 +222,7 @@ def test_a_token_guards_the_server(tmp_path):
 
 # ------------------------------------------------------------------ kernels are freed and bounded
 def test_cull_due_counts_from_when_no_page_is_connected():
-    from adaft_dashboard.kernels import cull_due
+    from adaft_dashboard.server.kernels import cull_due
 
     assert cull_due(1, False, 5.0, 100.0, 10) == (False, None)  # a page is open: kept, count restarts
     assert cull_due(0, True, 5.0, 100.0, 10) == (False, None)  # busy (rendering a page request)
@@ -327,7 +327,7 @@ def door_routes() -> list[tuple]:
     """The routes ``adaft dashboard --token TOKEN`` serves (pre-heating on: /voila/query too)."""
     from traitlets.config import Config
 
-    from adaft_dashboard import door
+    from adaft_dashboard.server import door
 
     return door.routes(serve.voila_argv(preheat=1), Config(serve.voila_config(TOKEN)))
 
@@ -352,7 +352,7 @@ def test_every_route_is_behind_the_door():
     pytest.importorskip("voila")
     from jupyter_server.base.handlers import JupyterHandler
 
-    from adaft_dashboard.door import Door, KernelQuerySocket
+    from adaft_dashboard.server.door import Door, KernelQuerySocket
 
     routes = door_routes()
     patterns = [r[0] for r in routes]
@@ -433,7 +433,7 @@ def test_voila_query_socket_answers_only_its_kernel(tmp_path):
     """Issue 22 item 3: ``/voila/query/KERNEL`` (the page request's details, with its ``?token=``)
     opens only with that kernel's proof; the pre-heated kernel itself reads it (no warning logged)."""
     pytest.importorskip("voila")
-    from adaft_dashboard.page_kernel import PROOF_SCHEME, kernel_proof
+    from adaft_dashboard.server.page_kernel import PROOF_SCHEME, kernel_proof
 
     proc, port, log = start_server(tmp_path, "--token", TOKEN)
     try:

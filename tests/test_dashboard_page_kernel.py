@@ -1,4 +1,4 @@
-"""What a served page's kernel does before the App (``adaft_dashboard.page_kernel``): Plotly's bundle
+"""What a served page's kernel does before the App (``adaft_dashboard.server.page_kernel``): Plotly's bundle
 shared (not 5 MB in every figure's state), the warm-up that leaves no widget behind, the wait for
 the page that only a pre-heated kernel makes; and the pool-aware kernel bound (``kernels``)."""
 
@@ -8,7 +8,7 @@ import asyncio
 
 import pytest
 
-from adaft_dashboard import page_kernel
+from adaft_dashboard.server import page_kernel
 
 pytest.importorskip("ipywidgets")
 go = pytest.importorskip("plotly.graph_objs")
@@ -50,7 +50,7 @@ def test_pooled_kernels_do_not_count_as_pages_and_a_full_server_hands_out_none(m
     from jupyter_server.services.kernels.kernelmanager import AsyncMappingKernelManager
     from tornado import web
 
-    from adaft_dashboard.kernels import POOL_ENV, PageKernelManager
+    from adaft_dashboard.server.kernels import POOL_ENV, PageKernelManager
 
     async def start(self, *args, kernel_id=None, **kwargs):  # jupyter's, without a process
         kernel_id = kernel_id or f"page-{len(self._kernels)}"

@@ -9,7 +9,7 @@ import pytest
 
 from adaft_core import cli
 from adaft_core.errors import ConfigError
-from adaft_dashboard import serve
+from adaft_dashboard.server import serve
 
 
 def test_voila_argv_binds_localhost_and_culls_idle_kernels():
@@ -75,7 +75,7 @@ def test_a_flag_out_of_range_is_one_message_before_anything_is_bound_or_written(
                                                                                    capsys, monkeypatch):
     """Issue 22 (the dashboard's cases) and issue 24 item 6: the value and its valid range, exit code 2."""
     pytest.importorskip("voila")
-    from adaft_dashboard.door import DashboardVoila
+    from adaft_dashboard.server.door import DashboardVoila
 
     monkeypatch.setattr(DashboardVoila, "launch_instance", lambda **kw: pytest.fail("the server was started"))
     (tmp_path / "FILE").write_text("a file, not a runs folder\n")
@@ -130,7 +130,7 @@ def test_notebook_names_resolve_in_the_notebooks_folder_or_as_paths(tmp_path, mo
     assert "01_quickstart, 04_teaching" in str(info.value) and "05_nope" in str(info.value)
     with pytest.raises(ConfigError):
         serve.resolve_notebook(str(tmp_path), folder)  # a folder is not a notebook
-    assert serve.NOTEBOOKS_DIR == Path(serve.__file__).resolve().parents[1] / "notebooks"
+    assert serve.NOTEBOOKS_DIR == Path(serve.__file__).resolve().parents[2] / "notebooks"
     argv = serve.voila_argv(notebook=teaching)
     assert argv[0] == str(teaching) and not any("strip_sources" in a for a in argv)  # code cells hidden
 

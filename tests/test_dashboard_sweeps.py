@@ -21,9 +21,9 @@ pytest.importorskip("anywidget")
 
 from test_sweep_grid import _write_run  # noqa: E402
 
-from adaft_core.liveness import owner_info  # noqa: E402
+from adaft_core.store.liveness import owner_info  # noqa: E402
 from adaft_core.sweep import Manifest, make_grid  # noqa: E402
-from adaft_dashboard import sweeps_view  # noqa: E402
+from adaft_dashboard.views import sweeps_view  # noqa: E402
 from adaft_dashboard.app import SWEEPS_TAB, App  # noqa: E402
 
 GRID = {"mode": ["original", "adaptive"], "train_fraction": [0.1], "seed": [1, 2]}
@@ -164,8 +164,8 @@ def test_picking_a_point_opens_its_run_in_the_live_tab(app):
 
 
 def test_a_gone_process_and_an_end_the_manifest_recorded_win_over_a_live_state():
-    from adaft_dashboard.state import RunState
-    from adaft_dashboard.sweep_rows import point_rows
+    from adaft_dashboard.live.state import RunState
+    from adaft_dashboard.views.sweep_rows import point_rows
 
     manifest = Manifest.for_grid(make_grid({"seed": [1, 2]}, name="g"))
     gone, stale = (RunState(p.run_id) for p in manifest.points)

@@ -18,7 +18,7 @@ from polling import wait_for
 pytest.importorskip("ipywidgets")
 pytest.importorskip("plotly")
 
-from adaft_core.run_log import read_log  # noqa: E402
+from adaft_core.store.run_log import read_log  # noqa: E402
 from adaft_dashboard.app import App  # noqa: E402
 
 

@@ -24,12 +24,12 @@ from dashboard_events import cyclic_run, mask_event, record_engine_run, syntheti
 from test_modes import EXAMPLE_1, EXAMPLE_2  # noqa: E402
 
 from adaft_dashboard.app import App  # noqa: E402
-from adaft_dashboard.figures import MARKERS, PER_SLOT, SLOTS  # noqa: E402
-from adaft_dashboard.masks import mask_grid  # noqa: E402
-from adaft_dashboard.plotting import downsample  # noqa: E402
-from adaft_dashboard.runs_table import COLUMNS  # noqa: E402
-from adaft_dashboard.source import LogTail  # noqa: E402
-from adaft_dashboard.state import Store  # noqa: E402
+from adaft_dashboard.views.figures import MARKERS, PER_SLOT, SLOTS  # noqa: E402
+from adaft_dashboard.views.masks import mask_grid  # noqa: E402
+from adaft_dashboard.views.plotting import downsample  # noqa: E402
+from adaft_dashboard.views.runs_table import COLUMNS  # noqa: E402
+from adaft_dashboard.live.source import LogTail  # noqa: E402
+from adaft_dashboard.live.state import Store  # noqa: E402
 
 
 @pytest.fixture
@@ -66,7 +66,7 @@ def marker_trace(app, kind):
 def test_dashboard_imports_no_torch():
     import subprocess
 
-    code = "import sys, adaft_dashboard.app, adaft_dashboard.serve; print('torch' in sys.modules)"
+    code = "import sys, adaft_dashboard.app, adaft_dashboard.server.serve; print('torch' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
 
@@ -93,7 +93,7 @@ def test_curves_markers_and_decisions_from_recorded_events(app):
     assert not marker_trace(app, "stopped").visible
     # LR phases shaded behind the LR row: warm-up, constant, cooldown, constant (restart), cooldown
     phases = [(s.x0, s.x1, s.fillcolor) for s in app.curves.fig.layout.shapes]
-    from adaft_dashboard.plotting import PHASE_COLORS as C
+    from adaft_dashboard.views.plotting import PHASE_COLORS as C
 
     assert phases == [(0, 8, C["warmup"]), (8, 16, C["constant"]), (16, 24, C["cooldown"]),
                       (24, 28, C["constant"]), (28, 56, C["cooldown"])]
@@ -271,7 +271,7 @@ def test_source_dedupes_queue_and_tail(tmp_path):
     events = synthetic_run("both", EXAMPLE_1)
     write_log(runs, events[:20])
     store = Store()
-    from adaft_dashboard.source import EventSource
+    from adaft_dashboard.live.source import EventSource
 
     src = EventSource(runs)
     store.apply_all(src.poll(force_scan=True))  # tail: seq 0..19
@@ -321,7 +321,7 @@ def test_form_validation_messages_in_place(app):
 
 
 def test_out_of_domain_evals_do_not_overwrite_the_test_score():
-    from adaft_dashboard.state import RunState
+    from adaft_dashboard.live.state import RunState
 
     state = RunState("r")
     events = [{"event": "eval", "run_id": "r", "seq": i, "time": float(i), "epoch": 0, "step": 4,
@@ -338,7 +338,7 @@ def test_out_of_domain_evals_do_not_overwrite_the_test_score():
 
 def test_hand_built_streams_match_a_real_run_log(real_logs):
     """``synthetic_run`` writes what the engine writes: same fields, same decisions and plans, same LRs."""
-    from adaft_core.event_schema import check_stream
+    from adaft_core.events.schema import check_stream
 
     real, fake = real_logs["example"], synthetic_run("x", EXAMPLE_2)
     assert check_stream(fake) == [] and check_stream(real) == []
@@ -353,7 +353,7 @@ def test_hand_built_streams_match_a_real_run_log(real_logs):
 
 def test_real_run_log_drawn_from_its_folder(real_logs):
     """A new App on the runs folder finds the real logs and draws curves, phases, markers, words."""
-    from adaft_dashboard.plotting import PHASE_COLORS as C
+    from adaft_dashboard.views.plotting import PHASE_COLORS as C
 
     app = App(real_logs["dir"], autostart=False, table_interval=0.0)
     try:
@@ -386,7 +386,7 @@ def test_real_run_log_drawn_from_its_folder(real_logs):
 def test_live_shading_and_plan_come_from_the_real_decisions(app, real_logs):
     """Mid-epoch, the running epoch is shaded with the last real decision's next_phase and the
     panel says its lr_plan in words."""
-    from adaft_dashboard.plotting import PHASE_COLORS as C
+    from adaft_dashboard.views.plotting import PHASE_COLORS as C
 
     events = real_logs["example"]
     cut = next(i for i, e in enumerate(events) if e["event"] == "decision" and e["epoch"] == 6) + 1
@@ -428,11 +428,11 @@ def test_resumed_real_run_replaces_the_redone_steps(tiny_model_dir, conll_dir, t
     """A real run stopped mid-epoch and resumed: the dashboard keeps one curve, every step once."""
     import threading
 
-    from adaft_core import engine
-    from adaft_core.runs import read_events
+    from adaft_core.run import engine
+    from adaft_core.store.runs import read_events
 
     if not hasattr(engine, "resume"):
-        pytest.skip("adaft_core.engine.resume is not there yet")
+        pytest.skip("adaft_core.run.engine.resume is not there yet")
     stop = threading.Event()
 
     class StopAtStep6:
@@ -459,7 +459,7 @@ def test_resumed_real_run_replaces_the_redone_steps(tiny_model_dir, conll_dir, t
 # --- a mode the dashboard does not know (issue 13, acceptance 3) ---------------------------------
 
 def test_unknown_mode_shows_its_phases_from_the_events(app):
-    from adaft_dashboard.plotting import EXTRA_PHASE_COLORS, phase_color
+    from adaft_dashboard.views.plotting import EXTRA_PHASE_COLORS, phase_color
 
     events = cyclic_run("cyc", epochs=6, running_steps=2)
     app.source.feed(events)
@@ -488,8 +488,8 @@ def test_unknown_mode_shows_its_phases_from_the_events(app):
 
 
 def test_unknown_mode_mid_run_and_before_its_first_decision():
-    from adaft_dashboard.panels import render
-    from adaft_dashboard.state import RunState
+    from adaft_dashboard.views.panels import render
+    from adaft_dashboard.live.state import RunState
 
     events = cyclic_run("cyc", epochs=6)
     run = RunState("cyc")
@@ -526,7 +526,7 @@ def test_older_logs_without_plans_show_the_recorded_phases(app):
 def test_only_failures_are_red(app):
     """An early stop or a max_epochs end is a normal end (green), a stop asked for by a person is
     neutral, only a failure is red — in the decision panel, the runs table and the markers."""
-    from adaft_dashboard.panels import ERROR_RED, status_badge
+    from adaft_dashboard.views.panels import ERROR_RED, status_badge
 
     app.source.feed(synthetic_run("ended", EXAMPLE_1))  # the monitor stops it: early_stopped
     app.tick()

@@ -7,15 +7,15 @@ from pathlib import Path
 import pytest
 
 from adaft_core.data import (
-    Sentence,
-    detect_scheme,
-    empty_tokens,
-    io_to_bio,
-    label_list,
-    read_conll,
-    to_bio,
-    validate_bio,
-)
+                             Sentence,
+                             detect_scheme,
+                             empty_tokens,
+                             io_to_bio,
+                             label_list,
+                             read_conll,
+                             to_bio,
+                             validate_bio,
+                             )
 from adaft_core.errors import DataError
 
 DATASETS = Path(__file__).resolve().parents[1].parent / "shared" / "datasets"

@@ -7,15 +7,15 @@ from pathlib import Path
 import pytest
 
 from adaft_core.data import (
-    SUBSET_SEED,
-    WIKIGOLD_SPLIT_SEED,
-    Sentence,
-    find_split_files,
-    load_ner_data,
-    load_wikigold,
-    split_by_documents,
-    take_fraction,
-)
+                             SUBSET_SEED,
+                             WIKIGOLD_SPLIT_SEED,
+                             Sentence,
+                             find_split_files,
+                             load_ner_data,
+                             load_wikigold,
+                             split_by_documents,
+                             take_fraction,
+                             )
 from adaft_core.errors import AdaftError, ConfigError, DataError
 
 DATASETS = Path(__file__).resolve().parents[1].parent / "shared" / "datasets"

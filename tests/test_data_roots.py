@@ -8,7 +8,7 @@ import os
 
 import pytest
 
-from adaft_core.data_roots import check_eval_source, check_source, resolve_roots
+from adaft_core.store.data_roots import check_eval_source, check_source, resolve_roots
 from adaft_core.errors import ConfigError
 
 

@@ -7,7 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from adaft_core.runs import read_events
+from adaft_core.store.runs import read_events
 
 
 def free_port() -> int:

@@ -10,9 +10,9 @@ import pytest
 from test_modes import EXAMPLE_1, EXAMPLE_2, expected_example_1, expected_example_2
 
 from adaft_core import TrainConfig, train
-from adaft_core import engine as engine_module
-from adaft_core.events import RecorderSink
-from adaft_core.runs import read_events
+from adaft_core.run import engine as engine_module
+from adaft_core.events.emitter import RecorderSink
+from adaft_core.store.runs import read_events
 
 
 def tiny_config(model, data, tmp_path, **kw) -> TrainConfig:

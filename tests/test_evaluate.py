@@ -9,7 +9,7 @@ import pytest
 import torch
 from test_engine import tiny_config
 
-from adaft_core.evaluate import eval_loader, evaluate, split_loss
+from adaft_core.run.evaluate import eval_loader, evaluate, split_loss
 from adaft_core.tasks.base import get_task
 
 

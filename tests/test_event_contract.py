@@ -1,6 +1,6 @@
 """The event contract (issue 13, acceptance 2): real tiny engine runs of NER and classification
 with every strategy, and a stopped-then-resumed run; every event they emit — to a RecorderSink
-and to ``events.jsonl`` — is checked against ``adaft_core.event_schema``, every event kind and
+and to ``events.jsonl`` — is checked against ``adaft_core.events.schema``, every event kind and
 every declared field shows up, nothing undeclared is written, and a dropped or renamed field is
 reported."""
 
@@ -12,9 +12,9 @@ import threading
 import pytest
 
 from adaft_core import TrainConfig, train
-from adaft_core.event_schema import COMMON, EVENT_NAMES, EVENTS, check_stream, validate_event
-from adaft_core.events import RecorderSink
-from adaft_core.runs import read_events
+from adaft_core.events.schema import COMMON, EVENT_NAMES, EVENTS, check_stream, validate_event
+from adaft_core.events.emitter import RecorderSink
+from adaft_core.store.runs import read_events
 
 STRATEGIES = {"vanilla": {"telemetry": True}, "dps-dense": {"stage_steps": 1}, "dps-mix": {"stage_steps": 1},
               "childtuning-d": {}, "childtuning-f": {}}
@@ -59,10 +59,10 @@ def runs(tiny_model_dir, conll_dir, pair_dir, tmp_path_factory):
 @pytest.fixture(scope="module")
 def resumed_run(tiny_model_dir, conll_dir, tmp_path_factory):
     """A run stopped mid-epoch 1 by a sink, then resumed: (log, events of the first part, of the resume)."""
-    from adaft_core import engine
+    from adaft_core.run import engine
 
     if not hasattr(engine, "resume"):
-        pytest.skip("adaft_core.engine.resume is not there yet")
+        pytest.skip("adaft_core.run.engine.resume is not there yet")
     out, stop = tmp_path_factory.mktemp("contract-resume"), threading.Event()
 
     class StopAtStep6:

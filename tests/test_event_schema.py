@@ -8,7 +8,7 @@ import sys
 
 import pytest
 
-from adaft_core.event_schema import COMMON, EVENT_NAMES, EVENTS, check_stream, describe, log_version, validate_event
+from adaft_core.events.schema import COMMON, EVENT_NAMES, EVENTS, check_stream, describe, log_version, validate_event
 from adaft_core.modes import ModeSettings, plan_text, start_plan
 
 PLAN = {"kind": "cooldown", "from_step": 17, "steps_left": 28, "lr_next": 2e-5, "lr_end": 2e-5 / 28, "then": "stop"}
@@ -93,10 +93,10 @@ def test_describe_lists_every_kind_and_field_and_imports_no_torch():
             assert f"| `{f.name}` |" in text
     assert "| `lr_plan.steps_left` | int or null | yes | 0.2.0 |" in text
     assert all(f"`{f.name}`" in text.splitlines()[0] for f in COMMON)
-    code = "import sys, adaft_core.event_schema, adaft_core.modes; print('torch' in sys.modules)"
+    code = "import sys, adaft_core.events.schema, adaft_core.modes; print('torch' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
-    from adaft_core import events
+    from adaft_core.events import emitter as events
 
     assert events.EVENT_NAMES == EVENT_NAMES and "resumed" in EVENT_NAMES
 

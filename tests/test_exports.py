@@ -21,8 +21,8 @@ for _library in ("tensorboard", "mlflow", "trackio"):  # found, not imported: tr
         pytest.skip(f"{_library} is not installed (pip install 'adaft[test]')", allow_module_level=True)
 
 from adaft_core.cli import main  # noqa: E402
-from adaft_core.event_schema import check_stream  # noqa: E402
-from adaft_core.run_log import read_events  # noqa: E402
+from adaft_core.events.schema import check_stream  # noqa: E402
+from adaft_core.store.run_log import read_events  # noqa: E402
 
 SETTINGS = {"max_epochs": 2, "batch_size": 16, "max_seq_length": 32, "save_model": False,
             "save_checkpoints": False, "lr": 1e-3, "mode": "original"}

@@ -11,10 +11,10 @@ import pytest
 import torch
 
 from adaft_core import TrainConfig, train
-from adaft_core import engine as engine_module
+from adaft_core.run import engine as engine_module
 from adaft_core.errors import ConfigError
-from adaft_core.event_schema import check_stream, validate_event
-from adaft_core.runs import list_runs, read_events
+from adaft_core.events.schema import check_stream, validate_event
+from adaft_core.store.runs import list_runs, read_events
 from adaft_core.tasks.ner import prepare_ner
 
 transformers = pytest.importorskip("transformers")
@@ -180,13 +180,13 @@ def test_trainer_run_log_passes_the_event_contract_and_is_listed_and_plotted(tin
     assert summary.epochs == 2 and summary.val_score == evals[-1]["score"]
     from accelerate import Accelerator
 
-    from adaft_core.evaluate import eval_loader, evaluate
+    from adaft_core.run.evaluate import eval_loader, evaluate
 
     task, acc = prepare_ner(cfg), Accelerator(cpu=True)  # adaft's own evaluation of the final model
     ours = evaluate(trainer.model, eval_loader(task.features["validation"], task.collator, 16, acc),
                     task.features["validation"], task, acc)
     assert evals[-1]["score"] == pytest.approx(ours["f1"], abs=1e-9)
-    from adaft_dashboard.state import Store
+    from adaft_dashboard.live.state import Store
 
     store = Store()
     store.apply_all(events)
@@ -218,7 +218,7 @@ def test_a_failing_trainer_run_still_ends_its_log(tiny_model_dir, conll_dir, tmp
 
 
 def test_a_stop_file_stops_the_trainer_run_after_the_current_step(tiny_model_dir, conll_dir, tmp_path):
-    from adaft_core.runs import request_stop
+    from adaft_core.store.runs import request_stop
 
     cfg = _config(tiny_model_dir, conll_dir, tmp_path, max_epochs=2)
     kit = AdaptiveKit(runs_dir=tmp_path / "runs")

@@ -9,8 +9,8 @@ import pytest
 import torch
 
 from adaft_core.errors import ConfigError
-from adaft_core.event_schema import check_stream, validate_event
-from adaft_core.runs import list_runs, read_events
+from adaft_core.events.schema import check_stream, validate_event
+from adaft_core.store.runs import list_runs, read_events
 from adaft_core.tasks.ner import prepare_ner
 
 transformers = pytest.importorskip("transformers")

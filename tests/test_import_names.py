@@ -14,9 +14,9 @@ import pytest
 from tiny import write_shadowing_modules
 
 from adaft_core import TrainConfig
-from adaft_core.launcher import launch_run
-from adaft_core.module_path import drop_working_folder, explain_import_error, python_command
-from adaft_core.run_log import read_log
+from adaft_core.store.launcher import launch_run
+from adaft_core.store.module_path import drop_working_folder, explain_import_error, python_command
+from adaft_core.store.run_log import read_log
 
 REPO = Path(__file__).resolve().parents[1]
 OWN = {"adaft_core", "adaft_dashboard"}
@@ -36,7 +36,7 @@ def importable_names(folder: Path) -> set[str]:
 def project_paths() -> dict[str, Path]:
     """The folders the project's processes have on their module path beyond site-packages: the
     working folders of the kernels it starts (the served dashboard page, the notebooks)."""
-    from adaft_dashboard.serve import NOTEBOOK, NOTEBOOKS_DIR
+    from adaft_dashboard.server.serve import NOTEBOOK, NOTEBOOKS_DIR
 
     return {"the dashboard page's kernel": NOTEBOOK.parent, "a notebook's kernel": NOTEBOOKS_DIR,
             "the tests (their helpers, tests/conftest.py)": Path(__file__).resolve().parent}
@@ -95,7 +95,7 @@ def test_a_run_launched_from_a_folder_of_shadowing_files_trains(where, shadow_fo
     """The dashboard's Start (the launcher) from the page kernel's working folder, from dashboard/
     (whose kernels.py broke every run under transformers 5.25), notebooks/ and from a folder holding
     kernels.py, datasets.py, accelerate.py, ...: the run starts and completes."""
-    from adaft_dashboard.serve import NOTEBOOK, NOTEBOOKS_DIR
+    from adaft_dashboard.server.serve import NOTEBOOK, NOTEBOOKS_DIR
 
     folders = {"page": NOTEBOOK.parent, "dashboard": REPO / "dashboard", "notebooks": NOTEBOOKS_DIR,
                "shadows": shadow_folder}
@@ -153,6 +153,6 @@ def test_drop_working_folder_and_the_launch_command(tmp_path, monkeypatch):
 def test_a_project_file_named_like_a_library_is_named_too(monkeypatch):
     """The original break: transformers' ``from kernels import CUDAProperties`` finding the
     dashboard's own kernels.py (were dashboard/ on the path)."""
-    path = REPO / "dashboard" / "kernels.py"
+    path = REPO / "dashboard" / "server" / "kernels.py"
     exc = ImportError("cannot import name 'CUDAProperties' from 'kernels'", name="kernels", path=str(path))
     assert f"imported from {path}, which is not the installed library" in explain_import_error(exc)

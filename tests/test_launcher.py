@@ -15,9 +15,9 @@ from polling import wait_for
 
 from adaft_core import TrainConfig, cli
 from adaft_core.errors import ConfigError
-from adaft_core.launcher import LAUNCH_DIR, launch_run, running_launched
-from adaft_core.run_log import read_log
-from adaft_core.runs import list_runs, request_stop, summarize_run
+from adaft_core.store.launcher import LAUNCH_DIR, launch_run, running_launched
+from adaft_core.store.run_log import read_log
+from adaft_core.store.runs import list_runs, request_stop, summarize_run
 
 
 def tiny(model: str, data: str, runs: Path, **kw) -> TrainConfig:
@@ -60,7 +60,7 @@ def test_five_runs_launched_at_once_write_five_complete_logs(tmp_path, tiny_mode
 def test_kill_9_shows_interrupted_then_resume_and_stop(tmp_path, tiny_model_dir, conll_dir, capsys):
     """A long run is killed with SIGKILL (interrupted everywhere), resumed through the launcher (as
     the dashboard's Resume does) and then asked to stop."""
-    from adaft_dashboard.source import EventSource
+    from adaft_dashboard.live.source import EventSource
 
     runs = tmp_path / "runs"
     run = launch_run(tiny(tiny_model_dir, conll_dir, runs, max_epochs=500, save_checkpoints=True,

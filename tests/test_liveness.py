@@ -10,9 +10,9 @@ import sys
 import threading
 import time
 
-from adaft_core.liveness import (HEARTBEAT_FILE, HEARTBEAT_TIMEOUT, HOST, LEGACY_TIMEOUT, Heartbeat, judge,
-                                 owner_info, process_alive, process_start_time, read_heartbeat)
-from adaft_core.runs import summarize_run
+from adaft_core.store.liveness import (HEARTBEAT_FILE, HEARTBEAT_TIMEOUT, HOST, LEGACY_TIMEOUT, Heartbeat, judge,
+                                       owner_info, process_alive, process_start_time, read_heartbeat)
+from adaft_core.store.runs import summarize_run
 
 NOW = 1_800_000_000.0
 

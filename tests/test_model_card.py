@@ -1,4 +1,4 @@
-"""The model card (adaft_core/model_card.py): a tiny run's model/ and kept checkpoint/ get a README.md
+"""The model card (adaft_core/report/model_card.py): a tiny run's model/ and kept checkpoint/ get a README.md
 that huggingface_hub.ModelCard.load reads, naming the run's scores, settings and decisions."""
 
 from __future__ import annotations
@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from adaft_core import TrainConfig, train
-from adaft_core.model_card import model_card, write_model_cards
+from adaft_core.report.model_card import model_card, write_model_cards
 from adaft_core.report import RunFacts
 
 huggingface_hub = pytest.importorskip("huggingface_hub")

@@ -42,12 +42,12 @@ def test_notebook_executes(path, tmp_path, monkeypatch):
     errors = [o for c in nb.cells if c.cell_type == "code" for o in c.outputs if o.output_type == "error"]
     assert errors == []
     if path.name == "05_with_hf_trainer.ipynb":  # the Trainer run was logged as an adaft run
-        from adaft_core.runs import list_runs
+        from adaft_core.store.runs import list_runs
 
         [run] = list_runs(tmp_path / "runs")
         assert run.status in ("completed", "early_stopped") and run.strategy == "dps-dense"
     if path.name == "01_quickstart.ipynb":  # the run finished and its saved model tagged the sentences
-        from adaft_core.runs import list_runs
+        from adaft_core.store.runs import list_runs
 
         [run] = list_runs(tmp_path / "runs")
         assert run.status in ("completed", "early_stopped") and run.mode == "adaptive"

@@ -12,12 +12,12 @@ from pathlib import Path
 import pytest
 
 from adaft_core import TrainConfig, resume, train
-from adaft_core import engine as engine_module
-from adaft_core import run_checkpoints
+from adaft_core.run import engine as engine_module
+from adaft_core.run import checkpoints as run_checkpoints
 from adaft_core.cli import main
 from adaft_core.errors import ConfigError, OutputError
-from adaft_core.runs import read_events
-from adaft_core.train_state import read_state
+from adaft_core.store.runs import read_events
+from adaft_core.run.state import read_state
 
 
 def tiny(model, data, out, **kw) -> TrainConfig:
@@ -126,7 +126,7 @@ def test_disk_full_while_saving_the_final_model(tiny_model_dir, conll_dir, tmp_p
 
 
 def test_output_folder_without_permission(tiny_model_dir, conll_dir, tmp_path, monkeypatch, no_model_loading):
-    import adaft_core.checkpoints as checkpoints
+    import adaft_core.store.atomic as checkpoints
 
     # tests run as root, for whom every folder is writable: pretend tmp_path is read-only
     monkeypatch.setattr(checkpoints.os, "access", lambda p, mode: Path(p) != tmp_path)

@@ -14,8 +14,8 @@ from safetensors.torch import load_file
 from test_engine import tiny_config
 
 from adaft_core import train
-from adaft_core.events import RecorderSink
-from adaft_core.padding_free import PackedCollator, packed_collator, repad
+from adaft_core.events.emitter import RecorderSink
+from adaft_core.run.padding_free import PackedCollator, packed_collator, repad
 from adaft_core.tasks.base import get_task
 
 
@@ -114,7 +114,7 @@ def test_sentence_level_tasks_fall_back_with_one_log_line(tiny_model_dir, tmp_pa
 
 
 def test_a_model_whose_packed_outputs_differ_falls_back(no_dropout_model, conll_dir, tmp_path, caplog, monkeypatch):
-    from adaft_core import padding_free
+    from adaft_core.run import padding_free
 
     cfg = tiny_config(no_dropout_model, conll_dir, tmp_path).validated()
     task = get_task("ner")(cfg)

@@ -1,4 +1,4 @@
-"""``adaft report`` (adaft_dashboard.report_page): a run or a sweep as one self-contained page, without
+"""``adaft report`` (adaft_dashboard.views.report_page): a run or a sweep as one self-contained page, without
 a browser — what the page holds, its size for a 50-epoch run, the CLI, the tabs' "export page"
 buttons. tests/test_report_browser.py opens such pages in Chromium."""
 
@@ -15,7 +15,7 @@ from test_sweep_grid import _write_run  # noqa: E402
 from adaft_core.cli import main  # noqa: E402
 from adaft_core.modes import ModeSettings  # noqa: E402
 from adaft_core.sweep import Manifest, make_grid  # noqa: E402
-from adaft_dashboard.report_page import run_page, sweep_page  # noqa: E402
+from adaft_dashboard.views.report_page import run_page, sweep_page  # noqa: E402
 
 LIMIT = 5_000_000  # bytes: "under 5 MB"
 
@@ -93,6 +93,6 @@ def test_the_runs_and_sweeps_tabs_export_pages_into_the_runs_folder(tmp_path):
         assert sweep_path.parent == runs / "exports" and str(sweep_path) in app.sweeps.message.value
     finally:
         app.close()
-    from adaft_core.runs import list_runs
+    from adaft_core.store.runs import list_runs
 
     assert "exports" not in [s.run_id for s in list_runs(runs)]  # exports/ is not a run

@@ -13,7 +13,7 @@ pytest.importorskip("plotly")
 from browser_kit import ARGS, ARTIFACTS, CHROMIUM, needs_chromium  # noqa: E402
 from test_report import LIMIT, long_run, small_sweep  # noqa: E402
 
-from adaft_dashboard.report_page import run_page, sweep_page, write_page  # noqa: E402
+from adaft_dashboard.views.report_page import run_page, sweep_page, write_page  # noqa: E402
 
 pytestmark = needs_chromium
 

@@ -16,9 +16,9 @@ import torch
 
 from adaft_core import resume, train
 from adaft_core.errors import ConfigError
-from adaft_core.event_schema import check_stream
-from adaft_core.runs import read_events
-from adaft_core.train_state import flatten, read_state, unflatten
+from adaft_core.events.schema import check_stream
+from adaft_core.store.runs import read_events
+from adaft_core.run.state import flatten, read_state, unflatten
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -245,7 +245,7 @@ def test_resume_refuses_runs_that_ended_or_still_run(tiny_model_dir, conll_dir, 
                         save_checkpoints=False, evaluate_test=False))
     with pytest.raises(ConfigError, match="'done'.*already completed"):
         resume("done", output_dir=tmp_path / "runs")
-    from adaft_core.liveness import owner_info
+    from adaft_core.store.liveness import owner_info
 
     info = json.loads((done.run_dir / "run.json").read_text())
     live = tmp_path / "runs" / "live"

@@ -12,8 +12,8 @@ import pytest
 from adaft_core import TrainConfig, resume, train
 from adaft_core.cli import main
 from adaft_core.errors import ConfigError
-from adaft_core.retention import folder_size, format_size, parse_age, plan_clean
-from adaft_core.runs import read_events
+from adaft_core.store.retention import folder_size, format_size, parse_age, plan_clean
+from adaft_core.store.runs import read_events
 from adaft_core.sweep import sweep_status
 
 

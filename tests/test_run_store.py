@@ -13,10 +13,10 @@ import pytest
 
 from adaft_core import cli
 from adaft_core.errors import ConfigError
-from adaft_core.liveness import HOST, owner_info
-from adaft_core.run_log import MAX_LINE
-from adaft_core.runs import (check_run_name_free, drop_incomplete_tail, find_run, list_runs, request_stop,
-                             summarize_run)
+from adaft_core.store.liveness import HOST, owner_info
+from adaft_core.store.run_log import MAX_LINE
+from adaft_core.store.runs import (check_run_name_free, drop_incomplete_tail, find_run, list_runs, request_stop,
+                                   summarize_run)
 
 T0 = 1_700_000_000.0
 DEAD = {"host": HOST, "pid": os.getpid(), "pid_start": -1.0}  # this pid, another start time: a reused pid

@@ -17,9 +17,9 @@ import pytest
 
 from adaft_core import cli
 from adaft_core.cli import build_parser, config_from_args, main
-from adaft_core.config import GROUPS, SETTINGS, TrainConfig
+from adaft_core.settings.config import GROUPS, SETTINGS, TrainConfig
 from adaft_core.errors import ConfigError
-from adaft_core.strategy_options import OPTIONS, STRATEGY_DEFAULTS, STRATEGY_NAMES, check_strategy_options
+from adaft_core.settings.strategy_options import OPTIONS, STRATEGY_DEFAULTS, STRATEGY_NAMES, check_strategy_options
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -47,11 +47,11 @@ def _fresh_python(code: str) -> str:
 
 
 def test_importing_the_config_does_not_import_torch():
-    assert _fresh_python("import sys, adaft_core.config; print('torch' in sys.modules)") == "False"
+    assert _fresh_python("import sys, adaft_core.settings.config; print('torch' in sys.modules)") == "False"
 
 
 def test_validating_configs_and_building_the_cli_do_not_import_torch():
-    code = ("import sys\nfrom adaft_core.config import TrainConfig\nfrom adaft_core.strategy_options import "
+    code = ("import sys\nfrom adaft_core.settings.config import TrainConfig\nfrom adaft_core.settings.strategy_options import "
             "STRATEGY_NAMES\nfor s in STRATEGY_NAMES:\n    TrainConfig(strategy=s, run_name='x', "
             "strategy_options={'telemetry': True}).validated()\n"
             "TrainConfig(task='classification', data='d', glue_task='rte', metric='f1').validated()\n"
@@ -167,7 +167,7 @@ def test_strategy_flags_apply_only_to_their_strategy():
 
 def test_form_and_cli_offer_the_same_choices(tmp_path):
     pytest.importorskip("ipywidgets")
-    from adaft_dashboard.form import RunForm
+    from adaft_dashboard.launch.form import RunForm
 
     form = RunForm(tmp_path, make_sinks=lambda: [])
     actions = train_actions()
@@ -191,7 +191,7 @@ def test_form_and_cli_offer_the_same_choices(tmp_path):
 
 def test_form_checks_as_you_type(tmp_path):
     pytest.importorskip("ipywidgets")
-    from adaft_dashboard.form import RunForm
+    from adaft_dashboard.launch.form import RunForm
 
     form = RunForm(tmp_path, make_sinks=lambda: [])
     for name, text, message in [("seed", "4x", "seed must be a whole number in [0, 4294967295], got &#x27;4x&#x27;"),
@@ -225,7 +225,7 @@ def test_form_checks_as_you_type(tmp_path):
 def test_command_line_parses_back_to_the_same_config(cfg):
     """The dashboard's "same run from a shell" line: only what differs from the defaults, quoted,
     and ``adaft train`` reads it back as the same config."""
-    from adaft_core.cli_train import command_line
+    from adaft_core.settings.command_line import command_line
 
     line = command_line(cfg)
     words = shlex.split(line)
@@ -238,7 +238,7 @@ def test_command_line_parses_back_to_the_same_config(cfg):
 
 def test_form_shows_the_command_of_its_settings(tmp_path):
     pytest.importorskip("ipywidgets")
-    from adaft_dashboard.form import RunForm
+    from adaft_dashboard.launch.form import RunForm
 
     form = RunForm(tmp_path, make_sinks=lambda: [])
     form.preset.value = "demo"
@@ -293,8 +293,8 @@ def test_resume_refuses_other_settings(capsys):
 
 
 def test_resume_calls_the_engine(monkeypatch, tmp_path, capsys):
-    from adaft_core import engine
-    from adaft_core.console import ConsoleSink
+    from adaft_core.run import engine
+    from adaft_core.cli.console import ConsoleSink
 
     calls = []
 
@@ -318,7 +318,7 @@ def test_cli_resume_continues_a_stopped_run(tiny_model_dir, conll_dir, tmp_path,
     import threading
 
     from adaft_core import train
-    from adaft_core.runs import read_events
+    from adaft_core.store.runs import read_events
 
     stop = threading.Event()
 

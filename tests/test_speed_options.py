@@ -8,7 +8,7 @@ import torch
 from test_engine import tiny_config
 
 from adaft_core import train
-from adaft_core.events import RecorderSink
+from adaft_core.events.emitter import RecorderSink
 from adaft_core.modes import linear_warmup_decay_lr
 from adaft_core.data.length_grouping import LengthGroupedBatchSampler, padded_tokens
 from adaft_core.tasks.base import get_task
@@ -100,7 +100,7 @@ def test_length_sorted_evaluation_keeps_loss_and_metrics(tiny_model_dir, conll_d
     """Evaluating in length order gives the plain file-order pass's losses (both definitions) and metrics."""
     from accelerate import Accelerator
 
-    from adaft_core.evaluate import eval_loader, evaluate
+    from adaft_core.run.evaluate import eval_loader, evaluate
 
     if task_name == "ner":
         cfg = tiny_config(tiny_model_dir, conll_dir, tmp_path, eval_batch_size=5)

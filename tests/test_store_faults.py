@@ -20,8 +20,9 @@ from pathlib import Path
 
 import pytest
 
-from adaft_core import cli, engine
-from adaft_core.runs import read_events, resumes, summarize_run
+from adaft_core import cli
+from adaft_core.run import engine
+from adaft_core.store.runs import read_events, resumes, summarize_run
 
 from test_run_store import make_run
 
@@ -80,7 +81,14 @@ def test_an_unreadable_run_is_listed_shown_and_refused_with_one_message(store, m
 NOBODY = 65534
 AS_NOBODY = """
 import json, os, sys, locale, gettext, traceback, contextlib, io
-from adaft_core import cli, cli_runs, display, event_schema, liveness, retention, run_log, runs
+from adaft_core import cli
+from adaft_core.cli import runs as cli_runs
+from adaft_core.events import display
+from adaft_core.events import schema as event_schema
+from adaft_core.store import liveness
+from adaft_core.store import retention
+from adaft_core.store import run_log
+from adaft_core.store import runs
 cli.build_parser()
 os.setgid({uid}); os.setuid({uid})
 out = []

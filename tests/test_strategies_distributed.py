@@ -7,7 +7,7 @@ import pytest
 import torch
 from test_distributed import run_two_processes
 
-from adaft_core.runs import read_events
+from adaft_core.store.runs import read_events
 from adaft_core.strategies.masks import load_masks
 
 STRATEGIES = ("vanilla", "dps-dense", "dps-mix", "childtuning-d", "childtuning-f")

@@ -9,8 +9,8 @@ import pytest
 from safetensors import safe_open
 
 from adaft_core import TrainConfig, train
-from adaft_core.events import RecorderSink
-from adaft_core.runs import read_events
+from adaft_core.events.emitter import RecorderSink
+from adaft_core.store.runs import read_events
 from adaft_core.strategies.masks import kept_count, load_masks
 from adaft_core.strategies.stages import schedule
 

@@ -13,7 +13,7 @@ from safetensors.torch import load_file, save_file
 from strategy_tools import Recorder, drive, fake_batches, tiny_model
 
 from adaft_core.strategies import make_strategy
-from adaft_core.train_state import flatten, unflatten
+from adaft_core.run.state import flatten, unflatten
 
 CASES = [  # (strategy, options, steps before the checkpoint)
     ("vanilla", {"telemetry": True}, 3),

@@ -181,7 +181,7 @@ def test_tiny_study_drift(tiny_study):
     assert sorted(frame["epoch"].unique()) == [1, 2]
     assert list(frame["group"].cat.categories) == ["0", "1", "head"]
     # the values are the telemetry events' own
-    from adaft_core.run_log import read_events
+    from adaft_core.store.run_log import read_events
 
     vanilla1 = points[(points["strategy"] == "vanilla") & (points["seed"] == 1)].iloc[0]
     last = [e for e in read_events(vanilla1["run_dir"] / "events.jsonl") if e["event"] == "telemetry"][-1]

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from adaft_core import train
 from adaft_core.cli import main
-from adaft_core.runs import read_events
+from adaft_core.store.runs import read_events
 from adaft_core.sweep import make_grid, run_sweep, sweep_status
 
 REPO = Path(__file__).resolve().parents[1]

@@ -13,7 +13,7 @@ import torch
 from adaft_core.data.types import Sentence
 from adaft_core.errors import ConfigError, DataError
 from adaft_core.tasks.ner_features import (IGNORE_INDEX, NerCollator, collate, decode_predictions,
-                                  encode_sentences, merge_chunks, ner_metrics)
+                                           encode_sentences, merge_chunks, ner_metrics)
 
 LABELS = ["O", "B-LOC", "I-LOC", "B-PER", "I-PER"]
 LABEL2ID = {label: i for i, label in enumerate(LABELS)}
@@ -250,7 +250,7 @@ def roberta_dir(tmp_path_factory):
 
 
 def test_byte_level_bpe_words_get_their_running_text_subtokens(roberta_dir):
-    from adaft_core.models import load_tokenizer, needs_prefix_space
+    from adaft_core.tasks.models import load_tokenizer, needs_prefix_space
 
     plain = load_tokenizer(roberta_dir)  # classification: running text, loaded as saved
     assert needs_prefix_space(plain)
@@ -269,7 +269,7 @@ def test_byte_level_bpe_words_get_their_running_text_subtokens(roberta_dir):
     assert plain.convert_ids_to_tokens(unspaced["input_ids"][0])[:n] != words
 
 def test_empty_token_is_the_unknown_token_and_keeps_its_label(tokenizer, roberta_dir):
-    from adaft_core.models import load_tokenizer
+    from adaft_core.tasks.models import load_tokenizer
 
     s = sent(["Ann", "", "Lee", ""], ["B-PER", "I-PER", "I-PER", "O"])
     for tok in (tokenizer, load_tokenizer(roberta_dir, pretokenized=True)):
@@ -291,7 +291,7 @@ def corpus_with_empty_tokens(folder):
 
 
 def test_prepare_reads_empty_tokens_counts_them_and_warns_once(tiny_model_dir, tmp_path):
-    from adaft_core.config import TrainConfig
+    from adaft_core.settings.config import TrainConfig
     from adaft_core.tasks.ner import prepare_ner
 
     folder = corpus_with_empty_tokens(tmp_path / "corpus")
@@ -313,7 +313,7 @@ def test_prepare_reads_empty_tokens_counts_them_and_warns_once(tiny_model_dir, t
 
 def test_run_started_reports_empty_tokens(tiny_model_dir, tmp_path):
     from adaft_core import TrainConfig, train
-    from adaft_core.events import RecorderSink
+    from adaft_core.events.emitter import RecorderSink
 
     rec = RecorderSink()
     folder = corpus_with_empty_tokens(tmp_path / "corpus")

@@ -1,5 +1,5 @@
-"""The teaching demo (notebooks/04_teaching.ipynb): its pure part (adaft_core/teaching.py) drives the
-engine's own mode functions with a scripted curve; its views (dashboard/teaching.py, replay.py)
+"""The teaching demo (notebooks/04_teaching.ipynb): its pure part (adaft_core/modes/teaching.py) drives the
+engine's own mode functions with a scripted curve; its views (dashboard/teaching/demo.py, replay.py)
 redraw from those results when a setting or the curve changes, and replay the shipped run log."""
 
 from __future__ import annotations
@@ -11,9 +11,9 @@ import pytest
 from modes_driver import run_script
 
 from adaft_core.errors import ConfigError
-from adaft_core.event_schema import check_stream
+from adaft_core.events.schema import check_stream
 from adaft_core.examples import example_events, example_log
-from adaft_core.teaching import COMPARED, PRESETS, Knobs, compare, parse_curve, preset_curve, simulate
+from adaft_core.modes.teaching import COMPARED, PRESETS, Knobs, compare, parse_curve, preset_curve, simulate
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -98,7 +98,7 @@ W = pytest.importorskip("ipywidgets")
 
 
 def test_moving_a_slider_redraws_the_lr_and_the_decisions():
-    from adaft_dashboard.teaching import TeachingView
+    from adaft_dashboard.teaching.demo import TeachingView
 
     view = TeachingView(preset="overfits")
     adaptive_lr = lambda: list(view.fig.data[2].y)  # noqa: E731
@@ -116,7 +116,7 @@ def test_moving_a_slider_redraws_the_lr_and_the_decisions():
 
 
 def test_presets_text_and_point_edits_change_the_curve():
-    from adaft_dashboard.teaching import EDITED, TeachingView
+    from adaft_dashboard.teaching.demo import EDITED, TeachingView
 
     view = TeachingView(preset="overfits")
     assert "early stop" in view.summary.value
@@ -136,7 +136,7 @@ def test_presets_text_and_point_edits_change_the_curve():
 
 
 def test_replay_feeds_the_shipped_run_to_the_dashboard_views():
-    from adaft_dashboard.replay import ReplayView, frame_ends
+    from adaft_dashboard.teaching.replay import ReplayView, frame_ends
 
     events = example_events()
     steps = sum(e["event"] == "step" for e in events)

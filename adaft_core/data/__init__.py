@@ -4,18 +4,18 @@ Start with :func:`load_ner_data` (``"wikigold"``, a folder, ``"hf:NAME"``); the 
 are the pieces it is built from, public so tests and notebooks can use them one by one.
 """
 
-from .conll import empty_tokens, read_conll
-from .ner_corpus import (
-    SUBSET_SEED,
-    WIKIGOLD_SPLIT_SEED,
-    find_split_files,
-    load_ner_data,
-    load_wikigold,
-    split_by_documents,
-    take_fraction,
-)
-from .schemes import detect_scheme, io_to_bio, label_list, to_bio, validate_bio
-from .types import NerData, Sentence
+from adaft_core.data.conll import empty_tokens, read_conll
+from adaft_core.data.ner_corpus import (
+                                        SUBSET_SEED,
+                                        WIKIGOLD_SPLIT_SEED,
+                                        find_split_files,
+                                        load_ner_data,
+                                        load_wikigold,
+                                        split_by_documents,
+                                        take_fraction,
+                                        )
+from adaft_core.data.schemes import detect_scheme, io_to_bio, label_list, to_bio, validate_bio
+from adaft_core.data.types import NerData, Sentence
 
 __all__ = [
     "SUBSET_SEED",

@@ -35,8 +35,8 @@ from pathlib import Path
 
 from adaft_core.errors import DataError
 
-from .schemes import where
-from .types import Sentence
+from adaft_core.data.schemes import where
+from adaft_core.data.types import Sentence
 
 BOM = "\ufeff"
 DOCSTART = "-DOCSTART-"

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from adaft_core.errors import DataError
 
-from .types import Sentence
+from adaft_core.data.types import Sentence
 
 SPLIT_NAMES = {"train": ("train",), "validation": ("validation", "dev", "valid"), "test": ("test",)}
 

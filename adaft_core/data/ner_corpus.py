@@ -33,9 +33,9 @@ from pathlib import Path
 
 from adaft_core.errors import ConfigError, DataError, choices_message
 
-from .conll import read_conll
-from .schemes import label_list, to_bio, where
-from .types import NerData, Sentence
+from adaft_core.data.conll import read_conll
+from adaft_core.data.schemes import label_list, to_bio, where
+from adaft_core.data.types import NerData, Sentence
 
 SUBSET_SEED = 1234
 WIKIGOLD_SPLIT_SEED = 2009
@@ -189,12 +189,12 @@ def _load_splits(spec: str) -> tuple[str, dict[str, list[Sentence]]]:
         name, _, config = spec.strip()[3:].partition(":")
         if not name:
             raise DataError("'hf:' needs a dataset name, as in 'hf:NAME' or 'hf:NAME:CONFIG'")
-        from .hf import load_hf_splits  # imports `datasets` only when asked
+        from adaft_core.data.hf import load_hf_splits  # imports `datasets` only when asked
 
         return spec.strip(), load_hf_splits(name, config or None, from_disk=False)
     path = Path(spec).expanduser()
     if path.is_dir() and (path / "dataset_dict.json").is_file():
-        from .hf import load_hf_splits
+        from adaft_core.data.hf import load_hf_splits
 
         return path.name, load_hf_splits(str(path), None, from_disk=True)
     if path.is_dir():

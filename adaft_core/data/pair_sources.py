@@ -23,7 +23,7 @@ from pathlib import Path
 
 from adaft_core.errors import ConfigError, DataError
 
-from .pairs import Columns, PairExample, data_suffix, read_pair_file, rows_to_examples
+from adaft_core.data.pairs import Columns, PairExample, data_suffix, read_pair_file, rows_to_examples
 
 SPLIT_WORDS = {"train": ("train",), "validation": ("dev", "valid"), "test": ("test",)}
 HF_SPLITS = {"train": ("train",), "validation": ("validation", "validation_matched", "dev", "valid"),

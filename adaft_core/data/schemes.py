@@ -18,7 +18,7 @@ from typing import Iterable, Sequence
 
 from adaft_core.errors import DataError
 
-from .types import Sentence
+from adaft_core.data.types import Sentence
 
 _BIO_TAG = re.compile(r"^[BI]-(.+)$")
 _VALID_FORMS = "'O', 'B-TYPE' (first token of an entity) and 'I-TYPE' (its other tokens)"

@@ -5,7 +5,7 @@ MiniLM, 10 % of WikiGold's training sentences = 119, seed 3, lr 2e-5, 8 steps pe
 benchmark sweep in ``bench/README.md``): a 2-epoch warm-up, constant LR until the first epoch without
 improvement (epoch 34, counted from 1), a cooldown, a restart after epoch 35, a second cooldown after
 epoch 39 and the early stop after epoch 46 (test F1 0.50). The teaching notebook replays it
-(``dashboard/replay.py``). Read with :func:`example_events` (the tolerant run-log reader).
+(``dashboard/teaching/replay.py``). Read with :func:`example_events` (the tolerant run-log reader).
 """
 
 from __future__ import annotations
@@ -13,8 +13,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from ..errors import ConfigError
-from ..run_log import EVENTS_FILE, read_log
+from adaft_core.errors import ConfigError
+from adaft_core.store.run_log import EVENTS_FILE, read_log
 
 HERE = Path(__file__).resolve().parent
 EXAMPLES = {"wikigold-adaptive": "adaptive, MiniLM, 119 WikiGold sentences: cooldown, restart, early stop"}

@@ -17,8 +17,8 @@ from __future__ import annotations
 
 from importlib import import_module
 
-from .base import Target, Writer
-from .names import TRACKERS, parse_trackers, require
+from adaft_core.exports.base import Target, Writer
+from adaft_core.exports.names import TRACKERS, parse_trackers, require
 
 WRITERS = {"tensorboard": "to_tensorboard:TensorBoardWriter", "mlflow": "to_mlflow:MlflowWriter",
            "trackio": "to_trackio:TrackioWriter"}

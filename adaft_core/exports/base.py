@@ -171,7 +171,7 @@ class Writer:
             self.finish(self.info, status, self.decisions_markdown(status, ev))
 
     def _run_info(self, ev: Mapping[str, Any]) -> RunInfo:
-        from .reader import run_config, sweep_of
+        from adaft_core.exports.reader import run_config, sweep_of
 
         run_id = str(ev.get("run_id"))
         run_dir = Path(self.target.runs_dir) / run_id

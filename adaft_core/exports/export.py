@@ -12,9 +12,9 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from . import make_writer
-from .base import Target
-from .reader import read_run, sweep_run_ids
+from adaft_core.exports import make_writer
+from adaft_core.exports.base import Target
+from adaft_core.exports.reader import read_run, sweep_run_ids
 
 
 @dataclass

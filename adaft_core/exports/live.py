@@ -14,10 +14,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from ..events import Event
-from . import make_writer
-from .base import Target
-from .names import parse_trackers, require
+from adaft_core.events.emitter import Event
+from adaft_core.exports import make_writer
+from adaft_core.exports.base import Target
+from adaft_core.exports.names import parse_trackers, require
 
 SINK_NAMES = {"tensorboard": "TensorBoardSink", "mlflow": "MlflowSink", "trackio": "TrackioSink"}
 

@@ -11,7 +11,7 @@ import importlib.util
 import os
 from pathlib import Path
 
-from ..errors import ConfigError
+from adaft_core.errors import ConfigError
 
 # tracker -> (the module that must import, the adaft extra that installs it)
 TRACKERS: dict[str, tuple[str, str]] = {

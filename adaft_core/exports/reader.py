@@ -1,6 +1,6 @@
 """Reading what an export needs from the runs folder: a run's log, its config, its sweep.
 
-Built on the tolerant readers every view uses (:mod:`adaft_core.run_log`, :func:`runs.find_run`,
+Built on the tolerant readers every view uses (:mod:`adaft_core.store.run_log`, :func:`runs.find_run`,
 the sweep manifest), so a damaged log exports its good events and says what it skipped.
 """
 
@@ -10,14 +10,14 @@ import json
 from pathlib import Path
 from typing import Any
 
-from ..errors import ConfigError
+from adaft_core.errors import ConfigError
 
 
 def read_run(runs_dir: str | Path, run: str) -> tuple[Path, list[dict[str, Any]], str | None]:
     """A run's folder (a run id, unique prefix or folder), its good events and its log's first
     problem (None: the whole log read)."""
-    from ..run_log import EVENTS_FILE, read_log
-    from ..runs import find_run
+    from adaft_core.store.run_log import EVENTS_FILE, read_log
+    from adaft_core.store.runs import find_run
 
     run_dir = find_run(runs_dir, run)
     log = read_log(run_dir / EVENTS_FILE)
@@ -28,7 +28,7 @@ def read_run(runs_dir: str | Path, run: str) -> tuple[Path, list[dict[str, Any]]
 
 def run_config(run_dir: Path) -> dict[str, Any]:
     """The config in a run's ``run.json`` ({} when unreadable)."""
-    from ..run_log import read_run_json
+    from adaft_core.store.run_log import read_run_json
 
     data, _ = read_run_json(run_dir / "run.json")
     return dict((data or {}).get("config") or {})
@@ -49,7 +49,7 @@ def sweep_of(runs_dir: str | Path, run_id: str) -> str | None:
 
 def sweep_run_ids(runs_dir: str | Path, name: str) -> list[str]:
     """The run ids of sweep ``name``'s points that have a run folder, in grid order."""
-    from ..sweep.manifest import load_manifest
+    from adaft_core.sweep.manifest import load_manifest
 
     manifest = load_manifest(runs_dir, name)
     if manifest is None:

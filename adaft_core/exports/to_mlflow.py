@@ -22,8 +22,8 @@ import time
 from contextlib import contextmanager
 from pathlib import Path
 
-from .base import RunInfo, Writer
-from .names import PROJECT, mlflow_uri, sqlite_folder
+from adaft_core.exports.base import RunInfo, Writer
+from adaft_core.exports.names import PROJECT, mlflow_uri, sqlite_folder
 
 MLFLOW_STATUS = {"completed": "FINISHED", "early_stopped": "FINISHED", "stopped": "KILLED", "failed": "FAILED"}
 BATCH = 500  # metrics per log_batch (MLflow takes up to 1000)

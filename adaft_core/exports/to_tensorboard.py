@@ -11,8 +11,8 @@ from __future__ import annotations
 
 from typing import Any, Mapping
 
-from .base import RunInfo, Writer
-from .names import tensorboard_dir
+from adaft_core.exports.base import RunInfo, Writer
+from adaft_core.exports.names import tensorboard_dir
 
 
 class TensorBoardWriter(Writer):

@@ -16,9 +16,9 @@ import os
 import sys
 from pathlib import Path
 
-from ..errors import ConfigError
-from .base import RunInfo, Writer
-from .names import PROJECT
+from adaft_core.errors import ConfigError
+from adaft_core.exports.base import RunInfo, Writer
+from adaft_core.exports.names import PROJECT
 
 
 def use_folder(logdir: Path | None) -> None:

@@ -10,11 +10,11 @@ Modules: ``schedule.py`` (the ``lr_at`` scheduler and the per-epoch ``decide`` c
 run log), ``resume.py`` (the kit's state in Trainer's checkpoints, and resuming from them), ``kit.py`` (the user API), ``metrics.py`` (adaft's NER scores as Trainer's ``compute_metrics``). Importing this package imports ``transformers``.
 """
 
-from .kit import AdaptiveKit
-from .metrics import argmax_logits, ner_trainer_metrics
-from .run_log import RunLogCallback
-from .schedule import AdaptiveLR, AdaptiveScheduleCallback, ScheduleState
-from .strategy_hooks import StrategyCallback
+from adaft_core.integrations.kit import AdaptiveKit
+from adaft_core.integrations.metrics import argmax_logits, ner_trainer_metrics
+from adaft_core.integrations.run_log import RunLogCallback
+from adaft_core.integrations.schedule import AdaptiveLR, AdaptiveScheduleCallback, ScheduleState
+from adaft_core.integrations.strategy_hooks import StrategyCallback
 
 __all__ = ["AdaptiveKit", "AdaptiveLR", "AdaptiveScheduleCallback", "RunLogCallback", "ScheduleState",
            "StrategyCallback", "argmax_logits", "ner_trainer_metrics"]

@@ -21,13 +21,13 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from ..errors import ConfigError
-from ..modes import ModeSettings, get_mode
-from ..strategies import make_strategy
-from .resume import ResumePoint, resolve_checkpoint, restore, state_callback
-from .run_log import RunLogCallback
-from .schedule import AdaptiveLR, AdaptiveScheduleCallback, ScheduleState
-from .strategy_hooks import StrategyCallback, install_gradient_hooks
+from adaft_core.errors import ConfigError
+from adaft_core.modes import ModeSettings, get_mode
+from adaft_core.strategies import make_strategy
+from adaft_core.integrations.resume import ResumePoint, resolve_checkpoint, restore, state_callback
+from adaft_core.integrations.run_log import RunLogCallback
+from adaft_core.integrations.schedule import AdaptiveLR, AdaptiveScheduleCallback, ScheduleState
+from adaft_core.integrations.strategy_hooks import StrategyCallback, install_gradient_hooks
 
 
 class AdaptiveKit:

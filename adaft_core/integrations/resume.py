@@ -30,9 +30,9 @@ from typing import Any
 from transformers import TrainerCallback
 from transformers.trainer_callback import ExportableState
 
-from ..errors import ConfigError
-from ..modes import Decision
-from ..train_state import flatten, monitor_from_dict, monitor_to_dict, unflatten
+from adaft_core.errors import ConfigError
+from adaft_core.modes import Decision
+from adaft_core.run.state import flatten, monitor_from_dict, monitor_to_dict, unflatten
 
 STATE_NAME = "AdaptiveKitState"  # the key in trainer_state.json's stateful_callbacks
 STRATEGY_FOLDER = "adaft"  # checkpoint-N/adaft/: the strategy's tensors

@@ -2,7 +2,7 @@
 + heartbeat, written as adaft's own runs write them, so ``adaft runs list`` / ``runs show`` and the
 dashboard show Trainer runs live next to adaft runs.
 
-Events (the contract of ``adaft_core/event_schema.py``): ``run_started`` (on_train_begin), ``mask``
+Events (the contract of ``adaft_core/events/schema.py``): ``run_started`` (on_train_begin), ``mask``
 and ``telemetry`` (from the strategy), ``step`` (on_step_end), ``eval`` + ``decision`` after each
 validation, ``checkpoint`` (on_save), ``run_ended`` (on_train_end; ``failed`` / ``stopped`` when
 ``train()`` raises — the kit wraps it). A ``STOP`` file in the run folder stops training after the
@@ -20,14 +20,14 @@ from pathlib import Path
 
 from transformers import TrainerCallback
 
-from ..checkpoints import atomic_write_json
-from ..errors import ConfigError
-from ..events import EventEmitter, JsonlSink
-from ..liveness import Heartbeat, owner_info
-from ..modes import start_plan
-from ..results import run_versions
-from ..runs import EVENTS_FILE, STOP_FILE, claim_run_dir, new_run_id
-from ..train_state import reopen_log
+from adaft_core.store.atomic import atomic_write_json
+from adaft_core.errors import ConfigError
+from adaft_core.events.emitter import EventEmitter, JsonlSink
+from adaft_core.store.liveness import Heartbeat, owner_info
+from adaft_core.modes import start_plan
+from adaft_core.run.results import run_versions
+from adaft_core.store.runs import EVENTS_FILE, STOP_FILE, claim_run_dir, new_run_id
+from adaft_core.run.state import reopen_log
 
 
 def _float(value):

@@ -19,8 +19,8 @@ from dataclasses import dataclass, field
 from torch.optim.lr_scheduler import LRScheduler
 from transformers import TrainerCallback
 
-from ..errors import ConfigError
-from ..modes import Decision, ModeSettings, MonitorState, decide, get_mode, lr_at
+from adaft_core.errors import ConfigError
+from adaft_core.modes import Decision, ModeSettings, MonitorState, decide, get_mode, lr_at
 
 
 @dataclass

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 from transformers import TrainerCallback
 
-from ..errors import ConfigError
+from adaft_core.errors import ConfigError
 
 
 class StrategyCallback(TrainerCallback):

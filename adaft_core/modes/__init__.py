@@ -11,11 +11,11 @@ the state and acts on the decision.
 
 from __future__ import annotations
 
-from .base import Mode, ModeSettings, MonitorState
-from .decide import Decision, decide, epoch_phase
-from .plan import lr_plan, plan_text, start_plan, wait_plan
-from .registry import DEFAULT_EPOCHS, MODES, get_mode
-from .schedules import AdaptiveSchedule, adaptive_lr, linear_warmup_decay_lr
+from adaft_core.modes.base import Mode, ModeSettings, MonitorState
+from adaft_core.modes.decide import Decision, decide, epoch_phase
+from adaft_core.modes.plan import lr_plan, plan_text, start_plan, wait_plan
+from adaft_core.modes.registry import DEFAULT_EPOCHS, MODES, get_mode
+from adaft_core.modes.schedules import AdaptiveSchedule, adaptive_lr, linear_warmup_decay_lr
 
 __all__ = [
     "DEFAULT_EPOCHS", "MODES", "AdaptiveSchedule", "Decision", "Mode", "ModeSettings", "MonitorState", "get_mode",

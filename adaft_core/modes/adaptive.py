@@ -12,8 +12,8 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from .base import Mode, plural
-from .schedules import AdaptiveSchedule, adaptive_lr
+from adaft_core.modes.base import Mode, plural
+from adaft_core.modes.schedules import AdaptiveSchedule, adaptive_lr
 
 
 def lr(step, schedule, settings, steps_per_epoch, lr_max):

@@ -12,7 +12,7 @@ import math
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
-from .schedules import AdaptiveSchedule
+from adaft_core.modes.schedules import AdaptiveSchedule
 
 
 @dataclass(frozen=True)

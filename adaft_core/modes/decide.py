@@ -14,10 +14,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
-from ..display import epoch_label
-from .base import ModeSettings, MonitorState, plural
-from .plan import lr_plan, next_phase, wait_plan
-from .registry import get_mode
+from adaft_core.events.display import epoch_label
+from adaft_core.modes.base import ModeSettings, MonitorState, plural
+from adaft_core.modes.plan import lr_plan, next_phase, wait_plan
+from adaft_core.modes.registry import get_mode
 
 __all__ = ["Decision", "ModeSettings", "MonitorState", "decide", "epoch_phase"]
 

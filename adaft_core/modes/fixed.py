@@ -7,8 +7,8 @@ training early.
 
 from __future__ import annotations
 
-from .base import Mode, plural
-from .schedules import linear_warmup_decay_lr
+from adaft_core.modes.base import Mode, plural
+from adaft_core.modes.schedules import linear_warmup_decay_lr
 
 
 def lr(step, schedule, settings, steps_per_epoch, lr_max):  # noqa: ARG001 - one signature for all modes

@@ -20,8 +20,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from .registry import get_mode
-from .schedules import AdaptiveSchedule
+from adaft_core.modes.registry import get_mode
+from adaft_core.modes.schedules import AdaptiveSchedule
 
 STOPPED = "stopped"
 

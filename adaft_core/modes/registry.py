@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from ..errors import ConfigError, choices_message
-from .adaptive import ADAPTIVE
-from .base import Mode
-from .fixed import ORIGINAL, STABLE
+from adaft_core.errors import ConfigError, choices_message
+from adaft_core.modes.adaptive import ADAPTIVE
+from adaft_core.modes.base import Mode
+from adaft_core.modes.fixed import ORIGINAL, STABLE
 
 MODES: dict[str, Mode] = {m.name: m for m in (ORIGINAL, STABLE, ADAPTIVE)}
 DEFAULT_EPOCHS = {name: m.default_epochs for name, m in MODES.items()}

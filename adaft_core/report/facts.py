@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..display import epoch_label
+from adaft_core.events.display import epoch_label
 
 
 @dataclass
@@ -48,8 +48,8 @@ class RunFacts:
 
     @classmethod
     def from_run_dir(cls, run_dir: str | Path) -> "RunFacts":
-        from ..run_log import read_events
-        from ..runs import EVENTS_FILE
+        from adaft_core.store.run_log import read_events
+        from adaft_core.store.runs import EVENTS_FILE
 
         return cls.from_events(read_events(Path(run_dir) / EVENTS_FILE), Path(run_dir).name)
 

@@ -12,16 +12,16 @@ files, overlap, per-head/neuron summary), ``telemetry.py`` (``mask`` and ``telem
 drift, leakage).
 
 Each factory receives only its own options (``TrainConfig.strategy_options``), declared once with
-their defaults in ``adaft_core/strategy_options.py``; an unknown option or a bad value is a
+their defaults in ``adaft_core/settings/strategy_options.py``; an unknown option or a bad value is a
 :class:`~adaft_core.errors.ConfigError` that names it.
 """
 
 from __future__ import annotations
 
-from ..errors import ConfigError, choices_message
-from .base import UpdateStrategy
-from .childtuning import ChildTuningD, ChildTuningF
-from .dps import DPSDense, DPSMix
+from adaft_core.errors import ConfigError, choices_message
+from adaft_core.strategies.base import UpdateStrategy
+from adaft_core.strategies.childtuning import ChildTuningD, ChildTuningF
+from adaft_core.strategies.dps import DPSDense, DPSMix
 
 STRATEGIES: dict[str, type[UpdateStrategy]] = {
     "vanilla": UpdateStrategy,

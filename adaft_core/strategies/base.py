@@ -22,14 +22,14 @@ calls, in this order:
 
 A strategy emits ``mask`` (and ``stage_end`` ``telemetry``) events through ``emit``. Options are
 constructor keyword arguments, declared once (names, defaults, checks) in
-``adaft_core/strategy_options.py``; an unknown option or a bad value is a ConfigError.
+``adaft_core/settings/strategy_options.py``; an unknown option or a bad value is a ConfigError.
 
 Under data parallelism every rank must take the same decisions and draw the same random numbers:
 what only rank 0 does (reporting, telemetry, writing mask files) never changes what is computed.
 
 ``state_dict()`` returns everything needed to continue exactly as nested dicts/lists of tensors
 and JSON scalars (random generator states as uint8 tensors), keyed by parameter name; the engine
-writes it without pickle (``adaft_core/train_state.py``). Telemetry-only parts (the drift
+writes it without pickle (``adaft_core/run/state.py``). Telemetry-only parts (the drift
 reference W⁰) are kept and saved by rank 0 only; other ranks ignore them when loading.
 """
 
@@ -39,7 +39,7 @@ from typing import Any, Callable
 
 import torch
 
-from ..strategy_options import check_strategy_options, option_names
+from adaft_core.settings.strategy_options import check_strategy_options, option_names
 
 
 def loss_scale(accelerator) -> float:
@@ -103,8 +103,8 @@ class UpdateStrategy:
         if emit is not None:
             self.emit = emit
         if self.telemetry and self.is_main:  # only rank 0 reports; the others keep no W⁰ copy
-            from .scope import dps_scope
-            from .telemetry import DriftTracker
+            from adaft_core.strategies.scope import dps_scope
+            from adaft_core.strategies.telemetry import DriftTracker
 
             self._drift = DriftTracker(dps_scope(model))
 

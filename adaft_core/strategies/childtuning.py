@@ -39,10 +39,10 @@ from __future__ import annotations
 
 import torch
 
-from .base import UpdateStrategy, loss_scale, seeded_generator
-from .masks import global_threshold, kept_count, mask_gradients
-from .scope import all_params_scope, childtuning_d_scope, num_heads
-from .telemetry import MaskReporter, leakage
+from adaft_core.strategies.base import UpdateStrategy, loss_scale, seeded_generator
+from adaft_core.strategies.masks import global_threshold, kept_count, mask_gradients
+from adaft_core.strategies.scope import all_params_scope, childtuning_d_scope, num_heads
+from adaft_core.strategies.telemetry import MaskReporter, leakage
 
 _CHUNK = 1 << 24
 

@@ -9,7 +9,7 @@
 - the stage-start weights T (:class:`StageStartWeights`): DPS-Mix's Stage II anchor; for DPS-Dense
   only the reference of the leakage telemetry, so kept on rank 0 with ``telemetry`` on only.
 
-Options (``adaft_core/strategy_options.py``): ``keep_fraction`` (default 0.7, the fraction of each
+Options (``adaft_core/settings/strategy_options.py``): ``keep_fraction`` (default 0.7, the fraction of each
 covered weight matrix updated in Stage II; the DPS paper's p = 1 − keep_fraction), ``update_ratio``
 (default 0.05; S = int(update_ratio · total_steps), in the adaptive mode int(3 · update_ratio ·
 steps_per_epoch)), ``stage_steps`` (an explicit S), ``save_masks`` (``latest``/``every``/``none``),
@@ -31,13 +31,13 @@ from typing import Any
 
 import torch
 
-from .base import UpdateStrategy, load_tensors, loss_scale, params_device, seeded_generator
-from .gradient_stats import ColumnSampledSquaredGradients, SquaredGradients
-from .masks import mask_gradients, top_fraction_masks
-from .mix import Mixout
-from .scope import ParamInfo, dps_scope, num_heads
-from .stages import is_stage_start, stage_length, stage_of, stage_start
-from .telemetry import MaskReporter, leakage
+from adaft_core.strategies.base import UpdateStrategy, load_tensors, loss_scale, params_device, seeded_generator
+from adaft_core.strategies.gradient_stats import ColumnSampledSquaredGradients, SquaredGradients
+from adaft_core.strategies.masks import mask_gradients, top_fraction_masks
+from adaft_core.strategies.mix import Mixout
+from adaft_core.strategies.scope import ParamInfo, dps_scope, num_heads
+from adaft_core.strategies.stages import is_stage_start, stage_length, stage_of, stage_start
+from adaft_core.strategies.telemetry import MaskReporter, leakage
 
 
 class StageStartWeights:

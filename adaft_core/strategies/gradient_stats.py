@@ -20,8 +20,8 @@ from typing import Any
 
 import torch
 
-from .base import load_tensors
-from .scope import ParamInfo
+from adaft_core.strategies.base import load_tensors
+from adaft_core.strategies.scope import ParamInfo
 
 
 class SquaredGradients:

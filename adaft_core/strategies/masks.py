@@ -26,7 +26,7 @@ from typing import Callable, Iterable
 import numpy as np
 import torch
 
-from ..strategy_options import SAVE_MASKS
+from adaft_core.settings.strategy_options import SAVE_MASKS
 
 FORMAT = "adaft-masks/1"
 MASK_DIR = "masks"

@@ -36,8 +36,8 @@ from typing import Any
 import torch
 from torch import nn
 
-from .base import load_tensors
-from .scope import ParamInfo, unwrap
+from adaft_core.strategies.base import load_tensors
+from adaft_core.strategies.scope import ParamInfo, unwrap
 
 
 class _MixFn(torch.autograd.Function):

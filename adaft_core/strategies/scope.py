@@ -27,7 +27,7 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from ..errors import ConfigError
+from adaft_core.errors import ConfigError
 
 _QKV = {
     "q": {"query", "q", "q_lin", "q_proj", "query_proj", "wq"},

@@ -12,7 +12,7 @@ spec's ``int(0.15 · steps_per_epoch)`` — or an explicit ``stage_steps``. Devi
 
 from __future__ import annotations
 
-from ..errors import ConfigError
+from adaft_core.errors import ConfigError
 
 ADAPTIVE_EPOCHS_EQUIVALENT = 3  # the DPS recipe's 3 epochs: 0.05 x 3 = 0.15 of an epoch
 _EPS = 1e-9  # int(0.05 * 60) must be 3 although 0.05 * 60 = 3.0000000000000004 or 2.9999…

@@ -30,8 +30,8 @@ from typing import Callable, Iterable
 import numpy as np
 import torch
 
-from .masks import LATEST, MASK_DIR, SAVE_MODES, count_bits, head_fractions, jaccard_packed, pack, save_masks
-from .scope import ParamInfo
+from adaft_core.strategies.masks import LATEST, MASK_DIR, SAVE_MODES, count_bits, head_fractions, jaccard_packed, pack, save_masks
+from adaft_core.strategies.scope import ParamInfo
 
 
 def _group(info: ParamInfo) -> str:
@@ -44,7 +44,7 @@ class MaskReporter:
     def __init__(self, strategy: str, keep_fraction: float, infos: list[ParamInfo], heads: int | None,
                  save: str = "latest"):
         if save not in SAVE_MODES:
-            from ..errors import ConfigError, choices_message
+            from adaft_core.errors import ConfigError, choices_message
 
             raise ConfigError(choices_message("save_masks", save, SAVE_MODES))
         self.strategy, self.keep_fraction, self.heads, self.save = strategy, keep_fraction, heads, save

@@ -19,8 +19,8 @@ import random
 import shutil
 from pathlib import Path
 
-from ..data_roots import is_named_dataset
-from ..errors import DataError
+from adaft_core.store.data_roots import is_named_dataset
+from adaft_core.errors import DataError
 
 DATASETS_ENV = "ADAFT_DATASETS_DIR"
 SAMPLE_MARK = ".sample.json"

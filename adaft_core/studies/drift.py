@@ -12,8 +12,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Iterable
 
-from ..errors import DataError
-from ..run_log import iter_events
+from adaft_core.errors import DataError
+from adaft_core.store.run_log import iter_events
 
 
 def group_order(group: str) -> tuple[int, int | str]:

@@ -20,9 +20,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Mapping
 
-from ..errors import DataError
-from ..run_log import iter_events
-from ..strategies.masks import HEAD_COL_KINDS, HEAD_ROW_KINDS, MaskSet, head_fractions, load_masks
+from adaft_core.errors import DataError
+from adaft_core.store.run_log import iter_events
+from adaft_core.strategies.masks import HEAD_COL_KINDS, HEAD_ROW_KINDS, MaskSet, head_fractions, load_masks
 
 HEAD_KINDS = (*HEAD_ROW_KINDS, *HEAD_COL_KINDS)  # q, k, v, o
 

@@ -18,15 +18,15 @@ import asyncio
 from pathlib import Path
 from typing import Any, Mapping, Sequence
 
-from ..run_log import iter_events
-from ..sweep import DONE, Grid, Manifest, make_grid, report, run_sweep, sweep_status
-from .datasets import dataset_source
+from adaft_core.store.run_log import iter_events
+from adaft_core.sweep import DONE, Grid, Manifest, make_grid, report, run_sweep, sweep_status
+from adaft_core.studies.datasets import dataset_source
 
 
 def study_settings(runs_dir: str | Path, **settings: Any) -> dict[str, Any]:
     """The sweep settings: ``output_dir`` and the given settings that differ from the defaults
     (``data`` resolved with :func:`~.datasets.dataset_source`)."""
-    from ..config import TrainConfig
+    from adaft_core.settings.config import TrainConfig
 
     defaults = TrainConfig().to_dict()
     if "data" in settings:
@@ -80,7 +80,7 @@ def study_table(sweeps: Mapping[str, str], runs_dir: str | Path, column: str = "
     = the label first and ``train_examples`` (the recorded training-set size) after the factors."""
     import pandas as pd
 
-    from ..sweep.aggregate import STAT_COLUMNS
+    from adaft_core.sweep.aggregate import STAT_COLUMNS
 
     parts = []
     for label, name in sweeps.items():
@@ -99,7 +99,7 @@ def study_table(sweeps: Mapping[str, str], runs_dir: str | Path, column: str = "
 
 def table_markdown(table, metric: str = "score") -> str:
     """The study table in Markdown (``adaft_core.sweep.aggregate.to_markdown``'s layout)."""
-    from ..sweep.aggregate import to_markdown
+    from adaft_core.sweep.aggregate import to_markdown
 
     if table.empty:
         return "_no finished runs yet_"

@@ -22,11 +22,11 @@ import importlib.util
 from pathlib import Path
 from typing import Any, Callable
 
-from ..errors import ConfigError, choices_message
-from .aggregate import aggregate, figure, to_markdown
-from .executors import EXECUTORS, RUNNERS
-from .grid import FACTORS, Grid, extend_grid, grid_changes, make_grid, read_grid_file
-from .manifest import DONE, Manifest, load_manifest, other_run, refresh_point, sweep_dir, sweep_lock
+from adaft_core.errors import ConfigError, choices_message
+from adaft_core.sweep.aggregate import aggregate, figure, to_markdown
+from adaft_core.sweep.executors import EXECUTORS, RUNNERS
+from adaft_core.sweep.grid import FACTORS, Grid, extend_grid, grid_changes, make_grid, read_grid_file
+from adaft_core.sweep.manifest import DONE, Manifest, load_manifest, other_run, refresh_point, sweep_dir, sweep_lock
 
 __all__ = ["DONE", "EXECUTORS", "FACTORS", "Grid", "Manifest", "load_manifest", "make_grid", "read_grid_file",
            "report", "run_sweep", "sweep_status", "write_report_files"]
@@ -35,8 +35,8 @@ __all__ = ["DONE", "EXECUTORS", "FACTORS", "Grid", "Manifest", "load_manifest", 
 def point_configs(grid: Grid, output_dir: str) -> list[dict[str, Any]]:
     """The validated config dict of every point (bad values stop here, before anything runs).
     Points save no final model unless the settings ask (a 100-point grid of models fills a disk)."""
-    from ..config import TrainConfig
-    from .grid import point_run_name
+    from adaft_core.settings.config import TrainConfig
+    from adaft_core.sweep.grid import point_run_name
 
     name, out = grid.sweep_name(), []
     for point in grid.points():
@@ -139,7 +139,7 @@ def _set_aside(folder: Path) -> None:
 
 
 def _metric(output_dir, manifest: Manifest) -> str | None:
-    from ..runs import summarize_run
+    from adaft_core.store.runs import summarize_run
 
     for p in manifest.points:
         folder = Path(output_dir) / p.run_id

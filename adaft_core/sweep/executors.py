@@ -5,7 +5,7 @@ Each executor takes the pending points as ``(point, config dict, resume)`` jobs 
 
 - ``sequential``: one point after another in this process (``adaft_core.train`` / ``resume``).
 - ``local``: up to N points at once, each its own ``adaft train`` process started by the same
-  launcher the dashboard uses (``adaft_core.launcher``), with torch threads split so that
+  launcher the dashboard uses (``adaft_core.store.launcher``), with torch threads split so that
   workers × threads never exceeds the cores.
 - ``ray``: each point a Ray task (``num_cpus`` / ``num_gpus``) running the same entry point; Ray
   schedules them (we write no scheduler). Run logs land in the runs folder when workers share
@@ -19,7 +19,7 @@ import time
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
-from ..errors import AdaftError, ConfigError
+from adaft_core.errors import AdaftError, ConfigError
 
 EXECUTORS = ("sequential", "local", "ray")
 Job = tuple[Any, dict, bool]  # (manifest Point, TrainConfig dict, resume?)
@@ -51,8 +51,8 @@ def run_sequential(jobs: Sequence[Job], runs_dir: Path, done: Callable[[Any], No
 
 def run_local(jobs: Sequence[Job], runs_dir: Path, done: Callable[[Any], None], *, workers: int = 2,
               poll: float = 0.5, **_) -> None:
-    from ..config import TrainConfig
-    from ..launcher import launch_run
+    from adaft_core.settings.config import TrainConfig
+    from adaft_core.store.launcher import launch_run
 
     threads = threads_per_worker(workers)
     queue, running = list(jobs), []
@@ -79,7 +79,7 @@ def run_local(jobs: Sequence[Job], runs_dir: Path, done: Callable[[Any], None], 
 def _ray_point(cfg: dict, resume: str | None, runs_dir: str, driver_folder: str | None = None) -> dict:
     """Body of one Ray task: train (or resume) and return the run's log files for the driver.
     Ray puts the driver's working folder on a worker's module path: it is dropped first."""
-    from ..module_path import drop_working_folder, explain_import_error
+    from adaft_core.store.module_path import drop_working_folder, explain_import_error
 
     drop_working_folder(*filter(None, [driver_folder]))
     import adaft_core

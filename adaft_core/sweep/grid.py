@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..errors import ConfigError
+from adaft_core.errors import ConfigError
 
 # factor -> (type of its values, short tag used in run names)
 FACTORS: dict[str, tuple[type, str]] = {
@@ -130,7 +130,8 @@ def make_grid(factors: dict[str, Any], settings: dict[str, Any] | None = None, n
         raise ConfigError(f"{', '.join(both)} is both a sweep factor and a fixed setting; give it once")
     fixed_options = sorted(set((settings.get("strategy_options") or {})) & set(typed))
     if fixed_options:
-        raise ConfigError(f"{', '.join(fixed_options)} is both a sweep factor and a fixed strategy option; give it once")
+        raise ConfigError(f"{', '.join(fixed_options)} is both a sweep factor and a fixed strategy option; "
+                          "give it once")
     if "run_name" in settings:
         raise ConfigError("run_name is set by the sweep for each point; use the sweep's name instead")
     if name is not None and not _NAME_OK.fullmatch(name):

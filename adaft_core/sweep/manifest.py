@@ -21,9 +21,9 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..checkpoints import atomic_write_json
-from ..errors import ConfigError
-from .grid import Grid, point_run_name
+from adaft_core.store.atomic import atomic_write_json
+from adaft_core.errors import ConfigError
+from adaft_core.sweep.grid import Grid, point_run_name
 
 MANIFEST = "sweep.json"
 LOCK = "sweep.lock"  # held (flock) by the process running the sweep
@@ -120,8 +120,8 @@ def other_run(folder: Path, point: Point, settings: dict[str, Any] | None = None
     """Why the run in ``folder`` is not ``point``'s, or None. The point's run has the point's
     values and the grid's ``settings`` in its config (output settings aside: folder, what is
     saved); a folder without a readable config is not judged."""
-    from ..config import SETTINGS
-    from ..run_log import read_run_json
+    from adaft_core.settings.config import SETTINGS
+    from adaft_core.store.run_log import read_run_json
 
     info, _ = read_run_json(folder / "run.json")
     config = info.get("config") if isinstance(info, dict) else None
@@ -141,7 +141,7 @@ def other_run(folder: Path, point: Point, settings: dict[str, Any] | None = None
 def refresh_point(point: Point, runs_dir: str | Path, settings: dict[str, Any] | None = None) -> Point:
     """Update a point's status and results from its run folder (absent folder: unchanged; a folder
     holding another run, see :func:`other_run`: failed, with why). ``settings``: the grid's."""
-    from ..runs import summarize_run
+    from adaft_core.store.runs import summarize_run
 
     folder = Path(runs_dir) / point.run_id
     if not folder.is_dir():

@@ -12,14 +12,14 @@ from __future__ import annotations
 
 
 def prepare_ner(cfg):
-    from .ner import prepare_ner as prepare
+    from adaft_core.tasks.ner import prepare_ner as prepare
 
     return prepare(cfg)
 
 
 def prepare_pairs(cfg):
     """Sentence(-pair) classification and regression (one module, the task picks the head and loss)."""
-    from .classification import prepare_classification
+    from adaft_core.tasks.classification import prepare_classification
 
     return prepare_classification(cfg)
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
-from ..errors import ConfigError, choices_message
+from adaft_core.errors import ConfigError, choices_message
 
 
 @dataclass
@@ -38,7 +38,7 @@ class PreparedTask:
 
 def get_task(name: str):
     """The ``prepare(config) -> PreparedTask`` function of a task (the registry ``tasks.TASKS``)."""
-    from . import TASKS
+    from adaft_core.tasks import TASKS
 
     if name not in TASKS:
         raise ConfigError(choices_message("task", name, TASKS))

@@ -6,10 +6,10 @@ import warnings
 
 import numpy as np
 
-from ..data import empty_tokens, load_ner_data
-from ..models import load_token_classifier, load_tokenizer, resolve_model
-from .base import PreparedTask
-from .ner_features import HEADLINE_METRIC, NerCollator, decode_predictions, encode_sentences, merge_chunks, ner_metrics
+from adaft_core.data import empty_tokens, load_ner_data
+from adaft_core.tasks.models import load_token_classifier, load_tokenizer, resolve_model
+from adaft_core.tasks.base import PreparedTask
+from adaft_core.tasks.ner_features import HEADLINE_METRIC, NerCollator, decode_predictions, encode_sentences, merge_chunks, ner_metrics
 
 
 def prepare_ner(cfg) -> PreparedTask:
