@@ -1,13 +1,16 @@
 """adaft: adaptive fine-tuning and sparse subnetwork updates for transformer encoders.
 
 Start here: :func:`adaft_core.train` with a :class:`adaft_core.TrainConfig`; the CLI is
-``adaft train`` (``cli.py``); the loop is ``engine.py``; the event contract is ``events.py``.
+``adaft train`` (``cli/``); the loop is ``run/engine.py``; the event contract is ``events/schema.py``.
+The version is declared once, in ``pyproject.toml``; ``__version__`` is the installed package's.
 """
 
-__version__ = "0.2.0"
+import importlib.metadata
 
-from adaft_core.settings.config import TrainConfig  # noqa: E402
-from adaft_core.errors import AdaftError, ConfigError, DataError  # noqa: E402
+from adaft_core.settings.config import TrainConfig
+from adaft_core.errors import AdaftError, ConfigError, DataError
+
+__version__ = importlib.metadata.version("adaft")
 
 
 def train(config, sinks=(), stop_event=None):

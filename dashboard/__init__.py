@@ -1,16 +1,18 @@
 """adaft's live dashboard: ipywidgets + Plotly views fed by run events; knows nothing of torch.
 
 ``from adaft_dashboard import App; App("runs")`` in JupyterLab / Notebook 7, or ``adaft dashboard``
-for the same app as a Voila web page. Modules: ``state`` (event → series reducer), ``source``
-(queue + run-log tails), ``figures`` / ``panels`` / ``masks`` / ``runs_table`` / ``sweeps_view``
-(with ``sweep_rows``) / ``form`` (the views), ``trainer`` (Start / Stop: a run launched as its
-own process, or in a kernel thread with ``App(..., in_process=True)``), ``app`` (the pump that
-ties them), ``serve`` (Voila, behind a door; ``--notebook`` serves any notebook the same way),
-``door`` (Host and Origin on every route, the query socket), ``report_page`` (an offline page of a run),
-``kernels`` (page kernels freed and bounded, pre-heated ones beside them) and ``page_kernel``
-(what a served page's kernel does before the App: Plotly's bundle once per page, warm-up, wait).
-The page only reads run logs: closing or reloading it never
-touches a run, and any page re-attaches to it.
+for the same app as a Voila web page. ``app.py`` (the :class:`App` and the pump that ties the
+rest) and one folder per concern: ``live/`` (events in — queues and run-log tails — and the pure
+event → series reducer), ``views/`` (curves, decisions, masks, the runs table, the Sweeps tab, the
+offline report page), ``launch/`` (the form, its ``adaft train`` line, and Start / Stop: a run
+launched as its own process, or in a kernel thread with ``App(..., in_process=True)``),
+``server/`` (Voila behind a door on every route, page kernels freed and bounded, what a served
+page's kernel does first; ``--notebook`` serves any notebook the same way) and ``teaching/`` (the
+schedule demo and the replay of a recorded run). ``page/app.ipynb`` is the served page.
+
+The page only reads run logs: closing or reloading it never touches a run, and any page
+re-attaches to it. It imports ``adaft_core``'s public, torch-free modules, never
+``adaft_core.run``, ``cli``, ``integrations`` or ``studies`` (docs/ARCHITECTURE.md).
 """
 
 from __future__ import annotations

@@ -2,24 +2,21 @@
 
     python scripts/dashboard_screenshot.py --runs runs --out docs/dashboard.png [--select RUN ...]
 
-Serves ``adaft dashboard`` on the runs folder at a free port, opens it in headless Chromium
-(``/usr/bin/chromium`` or ``$ADAFT_CHROMIUM``) with Playwright, selects the given runs (default:
-the newest), waits until the curves are drawn and saves a PNG. Starts no training.
+Serves ``adaft dashboard`` on the runs folder at a free port (``scripts/served_page.py``), opens
+it in headless Chromium (``/usr/bin/chromium`` or ``$ADAFT_CHROMIUM``) with Playwright, selects the
+given runs (default: the newest), waits until the curves are drawn and saves a PNG. Starts no
+training.
 """
 
 from __future__ import annotations
 
 import argparse
-import os
-import signal
-import socket
-import subprocess
 import sys
-import time
+import tempfile
 from pathlib import Path
 
-ARGS = ["--no-sandbox", "--headless", "--disable-gpu", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync", "--no-first-run"]
+from served_page import CHROMIUM, CHROMIUM_ARGS, served_page
+
 POINTS = ("() => { const g = document.querySelectorAll('.js-plotly-plot')[0];"
           " return g && g._fullData ? (g._fullData[0].x || []).length : 0 }")
 
@@ -34,43 +31,22 @@ def main(argv=None) -> int:
     args = ap.parse_args(argv)
     from playwright.sync_api import sync_playwright
 
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    server = subprocess.Popen([sys.executable, "-m", "adaft_core.cli", "dashboard", "--runs", args.runs,
-                               "--port", str(port)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        deadline = time.monotonic() + 90
-        while True:
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=2).close()
-                break
-            except OSError:
-                if time.monotonic() > deadline or server.poll() is not None:
-                    raise SystemExit("adaft dashboard did not start")
-                time.sleep(0.25)
-        with sync_playwright() as p:
-            browser = p.chromium.launch(executable_path=os.environ.get("ADAFT_CHROMIUM", "/usr/bin/chromium"),
-                                        args=ARGS)
-            page = browser.new_page(viewport={"width": args.width, "height": args.height})
-            page.goto(f"http://127.0.0.1:{port}/", timeout=120_000)
-            page.wait_for_selector("text=fine-tuning dashboard", timeout=120_000)
-            if args.select:
-                page.get_by_role("tab", name="Runs").click()
-                page.locator(".widget-select-multiple select").select_option(args.select)
-                page.get_by_role("tab", name="Live").click()
-            page.wait_for_function(POINTS, timeout=60_000)
-            page.wait_for_timeout(1500)  # let plotly finish its transitions before the picture
-            Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-            page.screenshot(path=args.out)
-            browser.close()
-        print(f"wrote {args.out}")
-    finally:
-        server.send_signal(signal.SIGTERM)
-        try:
-            server.wait(30)
-        except subprocess.TimeoutExpired:
-            server.kill()
+    with tempfile.TemporaryDirectory() as logs, served_page(["--runs", args.runs], log_dir=Path(logs)) as server, \
+            sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        page = browser.new_page(viewport={"width": args.width, "height": args.height})
+        page.goto(server.url, timeout=120_000)
+        page.wait_for_selector("text=fine-tuning dashboard", timeout=120_000)
+        if args.select:
+            page.get_by_role("tab", name="Runs").click()
+            page.locator(".widget-select-multiple select").select_option(args.select)
+            page.get_by_role("tab", name="Live").click()
+        page.wait_for_function(POINTS, timeout=60_000)
+        page.wait_for_timeout(1500)  # let plotly finish its transitions before the picture
+        Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=args.out)
+        browser.close()
+    print(f"wrote {args.out}")
     return 0
 
 

@@ -1,60 +1,32 @@
-"""``adaft dashboard`` as a real server for the tests that need one (browser, the door)."""
+"""``adaft dashboard`` as a real server for the tests that need one (browser, the door) and for
+``bench/``: the tests' names for ``scripts/served_page.py``, which the screenshot scripts share."""
 
 from __future__ import annotations
 
-import os
-import signal
-import socket
-import subprocess
 import sys
 from pathlib import Path
 
-from polling import wait_for
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "scripts"))
 
+from served_page import Server, dashboard_argv, free_port, start_server as _start  # noqa: E402
+from served_page import stop_server  # noqa: E402
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+__all__ = ["Server", "free_port", "start_dashboard", "start_server", "stop_dashboard", "stop_server"]
 
 
 def start_dashboard(tmp_path: Path, runs: Path, *args: str, env: dict | None = None):
-    """Start ``adaft dashboard --runs RUNS --port PORT ARGS`` in ``tmp_path``; wait until its port
+    """Start ``adaft dashboard --runs RUNS ARGS --port PORT`` in ``tmp_path``; wait until its port
     accepts connections (a page request would start a kernel). Returns (process, port, log file)."""
-    return start_server(tmp_path, lambda port: [sys.executable, "-m", "adaft_core.cli", "dashboard", "--runs",
-                                                str(runs), "--port", str(port), *args], env=env)
+    return start_server(tmp_path, dashboard_argv("--runs", str(runs), *args), env=env)
 
 
 def start_server(tmp_path: Path, argv, env: dict | None = None, what: str = "the dashboard server"):
     """Start ``argv(port)`` (a free port) in ``tmp_path``, its output in ``tmp_path/server-PORT.log``;
     wait until the port accepts connections. Returns (process, port, log file)."""
-    port = free_port()
-    log_path = tmp_path / f"server-{port}.log"
-    log = open(log_path, "w")  # noqa: SIM115 - closed by stop_dashboard
-    proc = subprocess.Popen(argv(port), stdout=log, stderr=subprocess.STDOUT,
-                            env={"OMP_NUM_THREADS": "1", **os.environ, **(env or {})}, cwd=tmp_path)
-
-    def up() -> bool:
-        if proc.poll() is not None:
-            raise AssertionError(f"{what} exited: {log_path.read_text()[-3000:]}")
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=2):
-                return True
-        except OSError:
-            return False
-
-    try:
-        wait_for(up, 90, what, every=0.25)
-    except BaseException:
-        stop_dashboard(proc, log)
-        raise
-    return proc, port, log
+    server = _start(argv, cwd=tmp_path, env=env, what=what)
+    return server.proc, server.port, server.log
 
 
-def stop_dashboard(proc: subprocess.Popen, log) -> None:
-    proc.send_signal(signal.SIGTERM)
-    try:
-        proc.wait(30)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-    log.close()
+def stop_dashboard(proc, log) -> None:
+    """SIGTERM, then SIGKILL after 30 s; closes the log."""
+    stop_server(Server(proc, 0, Path(log.name), log))

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from pair_corpus import NLI, sentence, write_jsonl, write_pair_corpus, write_sts_corpus
 
 from adaft_core import TrainConfig, train
 from adaft_core.cli import build_parser, config_from_args
@@ -23,9 +24,7 @@ from adaft_core.tasks.classification import EvalSet, PairCollator, encode_pairs,
 from adaft_core.tasks.pair_labels import check_eval_labels, check_label_map, label_list, mapped_classes
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared"
-NLI = ["entailment", "neutral", "contradiction"]
 TWO_WAY = {"contradiction": "not_entailment", "neutral": "not_entailment"}
-WORDS = "a man woman dog cat runs sits sleeps in the park on grass near house red blue".split()
 
 
 def ex(label, i=0):
@@ -94,11 +93,6 @@ def test_score_maps_gold_and_predictions():
 
 
 # --- readers ------------------------------------------------------------------------------------
-
-def write_jsonl(path: Path, rows) -> Path:
-    path.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
-    return path
-
 
 def test_read_jsonl_tsv_csv_with_column_detection(tmp_path):
     rows = [{"premise": "A dog runs.", "hypothesis": "An animal moves.", "label": "entailment"},
@@ -261,7 +255,7 @@ def test_pair_collator_equals_the_library_collator(tokenizer, regression):
     from transformers import DataCollatorWithPadding
 
     rng = random.Random(0)
-    rows = [PairExample(_sentence(rng), _sentence(rng), str(round(rng.uniform(0, 5), 2)) if regression
+    rows = [PairExample(sentence(rng), sentence(rng), str(round(rng.uniform(0, 5), 2)) if regression
                         else rng.choice(["a", "b"])) for _ in range(10)]
     feats, _ = encode_pairs(rows, tokenizer, 128, {"a": 0, "b": 1}, regression)
     library, ours = DataCollatorWithPadding(tokenizer), PairCollator(tokenizer.pad_token_id, regression)
@@ -275,29 +269,6 @@ def test_pair_collator_equals_the_library_collator(tokenizer, regression):
 
 
 # --- the engine end to end on a tiny random BERT ------------------------------------------------
-
-def _sentence(rng):
-    return " ".join(rng.choice(WORDS) for _ in range(rng.randint(3, 8)))
-
-
-def write_pair_corpus(folder: Path, sizes=(48, 16, 16)) -> None:
-    rng = random.Random(3)
-    for name, n in zip(("train.jsonl", "dev.jsonl", "test.jsonl"), sizes):
-        rows = [{"premise": _sentence(rng), "hypothesis": _sentence(rng), "label": NLI[i % 3]} for i in range(n)]
-        rows.append({"premise": "no", "hypothesis": "consensus", "label": "-"})
-        write_jsonl(folder / name, rows)
-    rows = [{"sentence1": " ".join(["long"] * 200), "sentence2": _sentence(rng), "gold_label": lab}
-            for lab in ("entailment", "not_entailment") * 6]
-    write_jsonl(folder.parent / "two_way.jsonl", rows)
-
-
-def write_sts_corpus(folder: Path) -> None:
-    rng = random.Random(4)
-    for name, n in (("train.tsv", 48), ("dev.tsv", 16), ("test.tsv", 16)):
-        lines = ["sentence1\tsentence2\tscore"]
-        lines += [f"{_sentence(rng)}\t{_sentence(rng)}\t{rng.uniform(0, 5):.2f}" for _ in range(n)]
-        (folder / name).write_text("\n".join(lines) + "\n", encoding="utf-8")
-
 
 def expected_order(epochs: int, steps: int, extra_evals: int) -> list[str]:
     per_epoch = ["step"] * steps + ["eval", "decision", "checkpoint"]

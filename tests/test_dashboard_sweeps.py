@@ -19,7 +19,7 @@ pytest.importorskip("ipywidgets")
 pytest.importorskip("plotly")
 pytest.importorskip("anywidget")
 
-from test_sweep_grid import _write_run  # noqa: E402
+from run_folders import write_finished_run  # noqa: E402
 
 from adaft_core.store.liveness import owner_info  # noqa: E402
 from adaft_core.sweep import Manifest, make_grid  # noqa: E402
@@ -69,7 +69,7 @@ def sweep(tmp_path):
     manifest = Manifest.for_grid(make_grid(GRID, {"max_epochs": 3}, name="syn"))
     assert [p.run_id for p in manifest.points] == [DONE_ID, RUNNING_ID, FAILED_ID, QUEUED_ID]
     done, _, failed, _ = manifest.points
-    _write_run(runs, DONE_ID, score=0.5, epochs=3, wall=20.0)
+    write_finished_run(runs, DONE_ID, score=0.5, epochs=3, wall=20.0)
     done.status, done.score, done.epochs, done.wall_time = "completed", 0.5, 3, 20.0
     failed.status, failed.reason = "failed", "DataError: no such data folder"
     manifest.metric = "f1"
@@ -208,3 +208,19 @@ def test_the_newest_sweep_is_followed_until_one_is_picked(app, sweep):
     newest.save(runs)
     app.tick()
     assert list(app.sweeps.choose.options) == ["newest", "later", "syn"] and app.sweeps.choose.value == "syn"
+
+
+def test_the_cells_table_shows_the_paired_columns_against_vanilla():
+    """Strategies × seeds: the Sweeps tab's aggregate carries `adaft sweep report --baseline`'s columns."""
+    from adaft_dashboard.views.sweep_rows import cells_html, cells_table, sweep_table
+
+    manifest = Manifest.for_grid(make_grid({"strategy": ["vanilla", "dps-dense"], "seed": [1, 2, 3]}, name="p"))
+    scores = {"vanilla": [0.50, 0.60, 0.55], "dps-dense": [0.52, 0.58, 0.60]}
+    rows = [{"values": p.values, "status": "done", "score": scores[p.values["strategy"]][p.values["seed"] - 1],
+             "epochs": 3, "wall_time": 10.0} for p in manifest.points]
+    cells = cells_table(manifest.grid["factors"], sweep_table(manifest, rows))
+    page = cells_html(cells, "accuracy", ("strategy", "vanilla"))
+    assert "wins/ties/losses vs vanilla" in page and "p (Wilcoxon)" in page
+    dense = page.split("<tr class='adaft-cell'>")[2]
+    assert "2/0/1" in dense and "+0.017" in dense  # (0.02 - 0.02 + 0.05) / 3
+    assert "0.83" in dense  # std of the dense scores / vanilla's: 0.0416 / 0.05

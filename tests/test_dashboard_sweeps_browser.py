@@ -1,10 +1,11 @@
 """Acceptance 2 of issue 10: ``adaft dashboard`` in headless Chromium shows a sweep started from
 the CLI appear in the Sweeps tab and fill in while the page is open.
 
-Reuses the server fixture of ``test_dashboard_browser`` (a temporary runs folder, a free port);
-the sweep is two seeds of the tiny model on the local executor (one worker), written into the
-served runs folder. Waits are bounded polls of the page, never fixed sleeps; a screenshot goes
-to ``test-artifacts/``. Skipped without Voila, Playwright or Chromium, like the other browser test.
+The served dashboard and the session's Chromium are conftest's ``dashboard`` and ``browser``
+fixtures; the sweep is two seeds of the tiny model on the local executor (one worker), written into
+the served runs folder. Waits are on the page's own state (Playwright's ``expect`` and
+``wait_for_function``), never on time; a screenshot goes to ``test-artifacts/``. Skipped without
+Voila, Playwright or Chromium, like the other browser tests.
 """
 
 from __future__ import annotations
@@ -14,25 +15,28 @@ import subprocess
 import sys
 
 import pytest
+from browser_kit import ARTIFACTS, PAGE_WAIT_MS, needs_chromium, new_page, wait_in_page
 
-browser_kit = pytest.importorskip("test_dashboard_browser")
+pytest.importorskip("voila")
+playwright = pytest.importorskip("playwright.sync_api")
+expect = playwright.expect
 
-server = browser_kit.server  # the fixture: (url, runs folder) of a running `adaft dashboard`
-pytestmark = browser_kit.pytestmark
-ARTIFACTS, wait_until, playwright = browser_kit.ARTIFACTS, browser_kit.wait_until, browser_kit.playwright
+pytestmark = needs_chromium
 
 POINTS = ".adaft-sweep-points tr.adaft-point"
+# the points' statuses joined by commas, once they are ``want`` (a string or a RegExp source)
+STATUSES = ("want => { const s = Array.from(document.querySelectorAll(" + repr(POINTS) + "))"
+            ".map(r => r.dataset.status || '?').join(','); return new RegExp(want).test(s) && s }")
 SCORE_Y = ("() => { const g = document.querySelector('.adaft-sweep-fig .js-plotly-plot'); "
-           "return g && g._fullData ? Array.from(g._fullData[0].y || []) : null }")
-LIVE_RUN = "() => { const g = document.querySelectorAll('.js-plotly-plot')[0]; return g._fullData[1].name }"
+           "return g && g._fullData && Array.from(g._fullData[0].y || [])"
+           ".some(y => typeof y === 'number' && y === y) }")
+LIVE_RUN = ("want => { const g = document.querySelectorAll('.js-plotly-plot')[0]; "
+            "return !!(g && g._fullData && g._fullData[1] && g._fullData[1].name === want) }")
+SWEEP_WAIT_MS = 900_000  # two tiny runs beside other jobs
 
 
-def _statuses(page) -> list[str]:
-    return page.eval_on_selector_all(POINTS, "rows => rows.map(r => r.dataset.status)")
-
-
-def test_a_cli_sweep_fills_in_the_sweeps_tab(server, tiny_model_dir, conll_dir, tmp_path):
-    url, runs = server
+def test_a_cli_sweep_fills_in_the_sweeps_tab(dashboard, browser, tiny_model_dir, conll_dir, tmp_path):
+    url, runs = dashboard
     ARTIFACTS.mkdir(exist_ok=True)
     cmd = [sys.executable, "-m", "adaft_core.cli", "sweep", "--seed", "1,2", "--model", tiny_model_dir,
            "--data", conll_dir, "--max-epochs", "2", "--batch-size", "16", "--max-seq-length", "32",
@@ -40,38 +44,34 @@ def test_a_cli_sweep_fills_in_the_sweeps_tab(server, tiny_model_dir, conll_dir, 
            "--output-dir", str(runs), "--name", "browser", "--no-progress"]
     log = open(tmp_path / "sweep.log", "w")
     sweep = None
-    with playwright.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=browser_kit.CHROMIUM, args=browser_kit.ARGS)
-        page = browser.new_page(viewport={"width": 1500, "height": 1250})
+    with new_page(browser, viewport={"width": 1500, "height": 1250}) as page:
         try:
-            page.goto(url, timeout=120_000)
-            page.wait_for_selector("text=fine-tuning dashboard", timeout=120_000)
+            page.goto(url, timeout=PAGE_WAIT_MS)
+            page.get_by_text("fine-tuning dashboard").first.wait_for(timeout=PAGE_WAIT_MS)
             page.get_by_role("tab", name="Sweeps").click()
-            page.wait_for_selector("text=No sweeps yet", timeout=30_000)
+            page.get_by_text("No sweeps yet").first.wait_for(timeout=PAGE_WAIT_MS)
             sweep = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, cwd=tmp_path,
                                      env={**os.environ, "OMP_NUM_THREADS": "1"})
             # the sweep appears with its two points, then fills in
-            wait_until(lambda: len(_statuses(page)) == 2, 60, "the sweep's two points")
-            assert page.locator(".adaft-sweeps select").first.input_value() == "browser"
-            wait_until(lambda: "done" in _statuses(page), 120, "a point to be done")
+            wait_in_page(page, STATUSES, r"^[^,]+,[^,]+$", SWEEP_WAIT_MS)
+            expect(page.locator(".adaft-sweeps select").first).to_have_value("browser")
+            wait_in_page(page, STATUSES, r"\bdone\b", SWEEP_WAIT_MS)
             done = page.locator(f"{POINTS}[data-status='done']").first.inner_text()
             assert "f1 " in done and "2 epochs" in done, done
-            wait_until(lambda: any(isinstance(y, (int, float)) and y == y for y in (page.evaluate(SCORE_Y) or [])), 30,
-                       "the aggregate figure to show the first cell's score")
-            wait_until(lambda: _statuses(page) == ["done", "done"], 120, "every point to be done")
-            assert sweep.wait(60) == 0, (tmp_path / "sweep.log").read_text()[-2000:]
+            wait_in_page(page, SCORE_Y)  # the aggregate figure shows the first cell's score
+            wait_in_page(page, STATUSES, r"^done,done$", SWEEP_WAIT_MS)
+            assert sweep.wait(SWEEP_WAIT_MS / 1000) == 0, (tmp_path / "sweep.log").read_text()[-2000:]
             cells = page.locator(".adaft-sweep-cells tr.adaft-cell td")
-            wait_until(lambda: cells.first.inner_text() == "2", 30, "the aggregate over both seeds")
+            expect(cells.first).to_have_text("2", timeout=PAGE_WAIT_MS)  # the aggregate over both seeds
             assert " ± " in cells.nth(1).inner_text()  # mean ± sample std of two runs
             page.screenshot(path=str(ARTIFACTS / "dashboard-sweeps.png"))
             # a point opens its run in the Live tab
             page.locator(".adaft-sweep-pick select").select_option(label="browser-s2")
-            wait_until(lambda: page.evaluate(LIVE_RUN) == "browser-s2", 30, "the Live tab to show browser-s2")
+            wait_in_page(page, LIVE_RUN, "browser-s2")
         except BaseException:
             page.screenshot(path=str(ARTIFACTS / "dashboard-sweeps-failure.png"))
             raise
         finally:
-            browser.close()
             if sweep is not None and sweep.poll() is None:
                 sweep.kill()
                 sweep.wait(30)

@@ -52,6 +52,7 @@ def set_tiny(form, model: str, data: str, **values) -> None:
         form.fields[name].value = value
 
 
+@pytest.mark.slow  # a real demo run to its early stop (the UI browser test starts it from the page too)
 def test_demo_preset_trains_to_an_early_stop_from_the_form(app):
     app.form.preset.value = "demo"
     t0 = time.perf_counter()
@@ -113,7 +114,7 @@ def test_bad_model_folder_is_reported_in_the_form(app, tmp_path):
     """A Start that fails before its run begins: the error under the field at fault (cleared when it
     is edited), and plots and decisions both empty — not the previous run's decisions."""
     from dashboard_events import synthetic_run
-    from test_modes import EXAMPLE_1
+    from modes_driver import EXAMPLE_1
 
     app.source.feed(synthetic_run("earlier", EXAMPLE_1))
     app.tick()
@@ -173,7 +174,7 @@ def test_a_launched_run_outlives_its_app_and_a_new_app_shows_it_live(app, tiny_m
 
 
 def test_interrupted_and_unreadable_runs_in_the_page(app):
-    from test_run_store import DEAD, make_run
+    from run_folders import DEAD, make_run
 
     runs = app.runs_dir
     make_run(runs, "killed", ended=False, owner=DEAD)  # not ended, its process gone

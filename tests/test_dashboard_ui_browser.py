@@ -4,33 +4,34 @@
 value clears it; (a) a short run (the tiny demo preset with a 1-epoch cooldown: it stops early) is
 not shown as an error: the status line's computed colour is not red and nothing carries the
 error class; (b) the epoch on the progress line, the newest row of the decisions table and the
-chart's hover over the last validation point are the same number (counted from 1). Same server
-helper, Chromium and bounded polls as ``test_dashboard_browser.py``.
+chart's hover over the last validation point are the same number (counted from 1). The served
+dashboard and the session's Chromium are conftest's ``dashboard`` and ``browser`` fixtures; waits are
+on the page's own state (Playwright's ``expect`` and ``wait_for_function``), never on time.
 """
 
 from __future__ import annotations
 
 import re
-from functools import partial
 
 import pytest
-from browser_kit import ARGS, ARTIFACTS, CHROMIUM, needs_chromium, served_dashboard
-from polling import wait_for
+from browser_kit import ARTIFACTS, PAGE_WAIT_MS, needs_chromium, new_page, wait_in_page
 
 pytest.importorskip("voila")
 playwright = pytest.importorskip("playwright.sync_api")
+expect = playwright.expect
 
 RED = "rgb(220, 38, 38)"  # #dc2626, the one colour of failures
 
 pytestmark = needs_chromium
 
-wait_until = partial(wait_for, every=0.25)
+RUN_WAIT_MS = 900_000  # a whole demo run beside other jobs
 CURVES = "document.querySelectorAll('.js-plotly-plot')[0]"
-# the last point of the first run's validation-loss trace: its hover text and where it is drawn
-LAST_VAL_POINT = f"""() => {{
+# the last point of the first run's validation-loss trace, once it has n points: its hover text and
+# where it is drawn
+LAST_VAL_POINT = f"""n => {{
   const g = {CURVES}; if (!g || !g._fullData) return null;
   const t = g._fullData.find(t => t.visible === true && / val loss$/.test(t.name || ''));
-  if (!t || !t.x || !t.x.length) return null;
+  if (!t || !t.x || t.x.length !== n) return null;
   const i = t.x.length - 1, xa = g._fullLayout[t.xaxis.replace('x', 'xaxis')],
         ya = g._fullLayout[t.yaxis.replace('y', 'yaxis')];
   const box = g.getBoundingClientRect();
@@ -39,6 +40,7 @@ LAST_VAL_POINT = f"""() => {{
 }}"""
 
 # inputs of the form whose right edge lies outside the form or the box they sit in (cut off)
+HOVER = "() => { const h = document.querySelector('.hoverlayer'); return h && h.textContent }"
 CLIPPED_INPUTS = """() => {
   const form = [...document.querySelectorAll('.widget-vbox')].find(b => b.querySelector('.adaft-form-status')
       && !b.querySelector('.js-plotly-plot'));
@@ -60,45 +62,36 @@ def field_error(page, label: str):
             .locator(".adaft-error"))
 
 
-@pytest.fixture
-def server(tmp_path, tmp_path_factory):
-    runs = tmp_path / "runs"
-    with served_dashboard(tmp_path, runs, env={"ADAFT_CACHE_DIR": str(tmp_path_factory.getbasetemp() / "adaft-cache"),
-                                               "HF_HUB_OFFLINE": "1"}) as url:
-        yield url, runs
-
-
-def test_errors_in_place_normal_end_not_red_and_one_epoch_number(server):
-    url, runs = server
+def test_errors_in_place_normal_end_not_red_and_one_epoch_number(dashboard, browser):
+    url, runs = dashboard
     ARTIFACTS.mkdir(exist_ok=True)
-    with playwright.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        page = browser.new_page(viewport={"width": 1500, "height": 1250})
+    with new_page(browser, viewport={"width": 1500, "height": 1250}) as page:
         try:
-            page.goto(url, timeout=120_000)
-            page.wait_for_selector("text=fine-tuning dashboard", timeout=120_000)
+            page.goto(url, timeout=PAGE_WAIT_MS)
+            page.get_by_text("fine-tuning dashboard").first.wait_for(timeout=PAGE_WAIT_MS)
             page.locator(".widget-inline-hbox:has(> label:text-is('preset')) select").select_option(
                 label="tiny demo (~30 s on a CPU)")
-            wait_until(lambda: field(page, "model").input_value() == "minilm-2l", 30, "the preset to fill the form")
+            expect(field(page, "model")).to_have_value("minilm-2l", timeout=PAGE_WAIT_MS)  # the preset filled the form
             assert "UI tick" not in page.locator(".widget-vbox").first.inner_text()  # no developer figure on top
 
             # (c) a form error appears next to its field and clears on edit
             lr = field(page, "learning rate")
             lr.fill("-1")
             error = field_error(page, "learning rate")
-            wait_until(lambda: error.count() == 1 and error.is_visible(), 30, "the lr error")
+            expect(error).to_have_count(1, timeout=PAGE_WAIT_MS)
+            expect(error).to_be_visible(timeout=PAGE_WAIT_MS)
             assert "must be a positive number" in error.inner_text()
             box, err_box = lr.bounding_box(), error.bounding_box()
             assert 0 <= err_box["y"] - (box["y"] + box["height"]) < 30, (box, err_box)  # right under the field
             assert err_box["x"] < box["x"] + box["width"] and err_box["y"] + err_box["height"] < 1250  # in sight
             assert page.evaluate("e => getComputedStyle(e).color", error.element_handle()) == RED
             lr.fill("0.0005")
-            wait_until(lambda: error.count() == 0, 30, "the lr error to clear after the edit")
+            expect(error).to_have_count(0, timeout=PAGE_WAIT_MS)  # cleared by the edit
             assert page.locator(".adaft-form-status").count() == 1 and page.locator(".adaft-error").count() == 0
 
             # nothing in the form is clipped, "more settings" unfolded included
             page.get_by_text("more settings", exact=True).click()
-            wait_until(lambda: field(page, "run name").is_visible(), 20, "more settings to unfold")
+            expect(field(page, "run name")).to_be_visible(timeout=PAGE_WAIT_MS)
             clipped = page.evaluate(CLIPPED_INPUTS)
             assert clipped == [], clipped
             page.screenshot(path=str(ARTIFACTS / "dashboard-ui-form.png"))
@@ -108,14 +101,13 @@ def test_errors_in_place_normal_end_not_red_and_one_epoch_number(server):
             # (a) a run that stops early is not shown as an error
             field(page, "max epochs").fill("12")
             command = page.locator("textarea.adaft-command")
-            wait_until(lambda: all(f in command.input_value() for f in ("--max-epochs 12", "--cooldown-epochs 1")), 30,
-                       "the command line of the form's settings")
+            for flag in ("--max-epochs 12", "--cooldown-epochs 1"):  # the command line of the form's settings
+                expect(command).to_have_value(re.compile(re.escape(flag)), timeout=PAGE_WAIT_MS)
             start = page.get_by_role("button", name="Start")
-            wait_until(lambda: start.is_enabled(), 20, "Start")
+            expect(start).to_be_enabled(timeout=PAGE_WAIT_MS)
             start.click()
             status = page.locator(".adaft-form-status")
-            wait_until(lambda: re.match(r"(completed|early_stopped|failed|stopped)\b", status.inner_text()), 420,
-                       "the run to end")
+            expect(status).to_have_text(re.compile(r"^(completed|early_stopped|failed|stopped)\b"), timeout=RUN_WAIT_MS)
             assert status.inner_text().startswith("early_stopped: "), status.inner_text()
             color = page.evaluate("e => getComputedStyle(e).color", status.element_handle())
             assert color != RED, color
@@ -126,17 +118,16 @@ def test_errors_in_place_normal_end_not_red_and_one_epoch_number(server):
 
             # (b) the same epoch on the progress line, in the decisions table and in the chart's hover
             progress = page.locator(".adaft-progress")
-            wait_until(lambda: progress.count() == 1 and progress.inner_text().startswith("epoch "), 60,
-                       "the progress line")
+            expect(progress).to_have_count(1, timeout=PAGE_WAIT_MS)
+            expect(progress).to_have_text(re.compile(r"^epoch \d+/12"), timeout=PAGE_WAIT_MS)
             line_epoch = int(re.match(r"epoch (\d+)/12", progress.inner_text()).group(1))
-            row_epoch = int(wait_until(lambda: page.locator(".adaft-decision-row .adaft-epoch").count()
-                                       and page.locator(".adaft-decision-row .adaft-epoch").first.inner_text(),
-                                       60, "the decisions table"))
-            point = wait_until(lambda: (pt := page.evaluate(LAST_VAL_POINT)) and pt["n"] == line_epoch and pt, 60,
-                               "the last validation point in the chart")
+            row = page.locator(".adaft-decision-row .adaft-epoch").first
+            expect(row).to_have_text(re.compile(r"\d"), timeout=PAGE_WAIT_MS)
+            row_epoch = int(row.inner_text())
+            point = wait_in_page(page, LAST_VAL_POINT, line_epoch)  # the last validation point in the chart
             assert point["text"] == f"epoch {line_epoch}"  # the text the hover shows for that point
             page.mouse.move(point["px"], point["py"])
-            hover = wait_until(lambda: page.locator(".hoverlayer").first.text_content(), 20, "the chart's hover")
+            hover = wait_in_page(page, HOVER)
             assert f"epoch {line_epoch}:" in hover, hover
             assert line_epoch == row_epoch and 1 < line_epoch < 12, (line_epoch, row_epoch)  # stopped before max
             assert f"after epoch {line_epoch}:" in page.locator(".adaft-decision").inner_text()
@@ -144,5 +135,3 @@ def test_errors_in_place_normal_end_not_red_and_one_epoch_number(server):
         except BaseException:
             page.screenshot(path=str(ARTIFACTS / "dashboard-ui-failure.png"))
             raise
-        finally:
-            browser.close()

@@ -21,7 +21,7 @@ pytest.importorskip("plotly")
 pytest.importorskip("anywidget")
 
 from dashboard_events import cyclic_run, mask_event, record_engine_run, synthetic_run, write_log  # noqa: E402
-from test_modes import EXAMPLE_1, EXAMPLE_2  # noqa: E402
+from modes_driver import EXAMPLE_1, EXAMPLE_2  # noqa: E402
 
 from adaft_dashboard.app import App  # noqa: E402
 from adaft_dashboard.views.figures import MARKERS, PER_SLOT, SLOTS  # noqa: E402

@@ -7,20 +7,13 @@ import math
 import threading
 
 import pytest
-from test_modes import EXAMPLE_1, EXAMPLE_2, expected_example_1, expected_example_2
+from modes_driver import EXAMPLE_1, EXAMPLE_2, expected_example_1, expected_example_2
+from tiny import tiny_config
 
-from adaft_core import TrainConfig, train
+from adaft_core import train
 from adaft_core.run import engine as engine_module
 from adaft_core.events.emitter import RecorderSink
 from adaft_core.store.runs import read_events
-
-
-def tiny_config(model, data, tmp_path, **kw) -> TrainConfig:
-    # 48 one-chunk training sentences / batch 12 = 4 optimizer steps per epoch (the spec's S)
-    base = dict(model=model, data=data, output_dir=str(tmp_path / "runs"), batch_size=12, lr=1e-3,
-                eval_batch_size=16, seed=0)
-    base.update(kw)
-    return TrainConfig(**base)
 
 
 def expected_order(n_epochs: int, steps: int, test: bool = True, checkpoints: bool = True) -> list[str]:

@@ -1,4 +1,4 @@
-"""The validation loss that drives decisions (specs/adaptive.md, validation row; config ``val_loss``)."""
+"""The validation loss that drives decisions (docs/adaptive.md §4; config ``val_loss``)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import math
 import numpy as np
 import pytest
 import torch
-from test_engine import tiny_config
+from tiny import tiny_config
 
 from adaft_core.run.evaluate import eval_loader, evaluate, split_loss
 from adaft_core.tasks.base import get_task

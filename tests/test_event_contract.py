@@ -32,7 +32,7 @@ def _config(task, model, data, out, strategy, **kw):
 
 @pytest.fixture(scope="module")
 def pair_dir(tmp_path_factory):
-    from test_classification import write_pair_corpus
+    from pair_corpus import write_pair_corpus
 
     folder = tmp_path_factory.mktemp("pairs") / "nli"
     folder.mkdir()

@@ -31,6 +31,7 @@ def steps_logged(run_dir: Path) -> int:
     return sum(ev["event"] == "step" for ev in read_log(run_dir / "events.jsonl").events)
 
 
+@pytest.mark.slow  # five training processes at once
 def test_five_runs_launched_at_once_write_five_complete_logs(tmp_path, tiny_model_dir, conll_dir):
     runs = tmp_path / "runs"
     cfg = tiny(tiny_model_dir, conll_dir, runs)
@@ -57,6 +58,7 @@ def test_five_runs_launched_at_once_write_five_complete_logs(tmp_path, tiny_mode
     print(f"five tiny runs launched at once: {seconds:.1f} s until all ended")
 
 
+@pytest.mark.slow  # a training process killed and resumed
 def test_kill_9_shows_interrupted_then_resume_and_stop(tmp_path, tiny_model_dir, conll_dir, capsys):
     """A long run is killed with SIGKILL (interrupted everywhere), resumed through the launcher (as
     the dashboard's Resume does) and then asked to stop."""

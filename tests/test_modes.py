@@ -1,31 +1,11 @@
-"""The training modes of specs/adaptive.md, step by step, through the pure functions."""
+"""The training modes of docs/adaptive.md, step by step, through the pure functions."""
 
 import pytest
-from modes_driver import run_script
+from modes_driver import EXAMPLE_1, EXAMPLE_2, LR, expected_example_1, expected_example_2, run_script
 
 from adaft_core.modes import AdaptiveSchedule, ModeSettings, adaptive_lr, linear_warmup_decay_lr
 
-LR = 2e-5
 S = 4
-EXAMPLE_1 = [1.0, 0.8, 0.7, 0.75] + [0.75 + 0.01 * i for i in range(1, 40)]
-EXAMPLE_2 = [1.0, 0.8, 0.7, 0.75, 0.76, 0.69, 0.72] + [0.72 + 0.01 * i for i in range(1, 40)]
-
-
-def expected_example_1():
-    """The spec's first worked example written out: warm-up, constant, one 7-epoch cooldown."""
-    warm = [LR * s / 8 for s in range(8)]
-    const = [LR] * 8
-    cool = [LR * (28 - k) / 28 for k in range(28)]
-    return warm + const + cool
-
-
-def expected_example_2():
-    warm = [LR * s / 8 for s in range(8)]
-    const = [LR] * 8  # epochs 2-3
-    cool1 = [LR * (28 - k) / 28 for k in range(8)]  # epochs 4-5, cut short by the restart
-    const2 = [LR] * 4  # epoch 6
-    cool2 = [LR * (28 - k) / 28 for k in range(28)]  # epochs 7-13
-    return warm + const + cool1 + const2 + cool2
 
 
 def test_worked_example_1_every_step_and_stop_epoch():

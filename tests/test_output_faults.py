@@ -14,6 +14,7 @@ import pytest
 from adaft_core import TrainConfig, resume, train
 from adaft_core.run import engine as engine_module
 from adaft_core.run import checkpoints as run_checkpoints
+from adaft_core.store import recorder as recorder_module
 from adaft_core.cli import main
 from adaft_core.errors import ConfigError, OutputError
 from adaft_core.store.runs import read_events
@@ -141,7 +142,7 @@ def test_run_folder_that_cannot_be_created_mid_setup(tiny_model_dir, conll_dir, 
     def denied(root, run_id, explicit_name):
         raise PermissionError(errno.EACCES, "Permission denied", str(root))
 
-    monkeypatch.setattr(engine_module, "claim_run_dir", denied)
+    monkeypatch.setattr(recorder_module, "claim_run_dir", denied)
     out = tmp_path / "runs"
     with pytest.raises(OutputError, match=f"cannot create the run's files in output folder {out}: Permission denied"):
         train(tiny(tiny_model_dir, conll_dir, out))

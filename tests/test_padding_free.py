@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 import torch
 from safetensors.torch import load_file
-from test_engine import tiny_config
+from tiny import tiny_config
 
 from adaft_core import train
 from adaft_core.events.emitter import RecorderSink
@@ -99,7 +99,7 @@ def test_packed_batch_holds_only_real_tokens(no_dropout_model, conll_dir, tmp_pa
 
 
 def test_sentence_level_tasks_fall_back_with_one_log_line(tiny_model_dir, tmp_path, caplog):
-    from test_classification import write_pair_corpus
+    from pair_corpus import write_pair_corpus
 
     pairs = tmp_path / "pairs"
     pairs.mkdir()

@@ -3,13 +3,12 @@ working and reports each one (issue 9, acceptance 1); names, prefixes and free-n
 
 from __future__ import annotations
 
-import json
-import os
 import random
 import time
 from pathlib import Path
 
 import pytest
+from run_folders import T0, events, lines, make_run
 
 from adaft_core import cli
 from adaft_core.errors import ConfigError
@@ -17,42 +16,6 @@ from adaft_core.store.liveness import HOST, owner_info
 from adaft_core.store.run_log import MAX_LINE
 from adaft_core.store.runs import (check_run_name_free, drop_incomplete_tail, find_run, list_runs, request_stop,
                                    summarize_run)
-
-T0 = 1_700_000_000.0
-DEAD = {"host": HOST, "pid": os.getpid(), "pid_start": -1.0}  # this pid, another start time: a reused pid
-
-
-def events(run_id: str, ended: bool = True) -> list[dict]:
-    """A small, valid run log: run_started, 2 steps, eval, decision (+ run_ended)."""
-    evs = [dict(event="run_started", task="ner", mode="original", strategy="vanilla", metric="f1",
-                config={"task": "ner"}),
-           dict(event="step", step=1, epoch=0, loss=1.0, lr=1e-3, grad_norm=1.0, stage=None),
-           dict(event="step", step=2, epoch=0, loss=0.9, lr=1e-3, grad_norm=1.0, stage=None),
-           dict(event="eval", epoch=0, step=2, split="validation", loss=0.8, metric="f1", score=0.5, metrics={}),
-           dict(event="decision", epoch=0, phase="warmup", action="continue", reason="first value", improved=True)]
-    if ended:
-        evs.append(dict(event="run_ended", status="completed", epochs=1, steps=2, best_epoch=0,
-                        val={"f1": 0.5}, test={"f1": 0.4}, wall_time=3.0, error=None))
-    return [{**e, "run_id": run_id, "seq": i, "time": T0 + i} for i, e in enumerate(evs)]
-
-
-def lines(evs: list[dict]) -> bytes:
-    return b"".join(json.dumps(e).encode() + b"\n" for e in evs)
-
-
-def make_run(root: Path, name: str, *, log: bytes | None = None, info: bytes | None | str = "ok",
-             ended: bool = True, owner: dict | None = None) -> Path:
-    """A run folder; ``log``/``info`` replace the files' bytes (None: the file is absent)."""
-    path = root / name
-    path.mkdir(parents=True)
-    if info == "ok":
-        info = json.dumps({"run_id": name, "status": "completed" if ended else "running",
-                           "config": {"task": "ner", "mode": "original"}, "started": T0,
-                           "owner": owner or DEAD}).encode()
-    if info is not None:
-        (path / "run.json").write_bytes(info)
-    (path / "events.jsonl").write_bytes(lines(events(name, ended)) if log is None else log)
-    return path
 
 
 def corpus(root: Path) -> dict[str, tuple[str, str]]:

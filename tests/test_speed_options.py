@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
-from test_engine import tiny_config
+from tiny import tiny_config
 
 from adaft_core import train
 from adaft_core.events.emitter import RecorderSink
@@ -105,7 +105,7 @@ def test_length_sorted_evaluation_keeps_loss_and_metrics(tiny_model_dir, conll_d
     if task_name == "ner":
         cfg = tiny_config(tiny_model_dir, conll_dir, tmp_path, eval_batch_size=5)
     else:
-        from test_classification import write_pair_corpus
+        from pair_corpus import write_pair_corpus
 
         pairs = tmp_path / "pairs"
         pairs.mkdir()

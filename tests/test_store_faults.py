@@ -24,7 +24,7 @@ from adaft_core import cli
 from adaft_core.run import engine
 from adaft_core.store.runs import read_events, resumes, summarize_run
 
-from test_run_store import make_run
+from run_folders import make_run
 
 
 # ------------------------------------------------------------------ a folder this user may not read

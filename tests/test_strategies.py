@@ -1,4 +1,4 @@
-"""Stage schedule, parameter scope, mask helpers and DPS-Dense (``specs/dps.md``), on tiny BERT,
+"""Stage schedule, parameter scope, mask helpers and DPS-Dense (``docs/dps.md``), on tiny BERT,
 RoBERTa, DistilBERT, ELECTRA and MPNet models built from configs."""
 
 from __future__ import annotations

@@ -5,7 +5,7 @@ reports telemetry) fails here."""
 
 import pytest
 import torch
-from test_distributed import run_two_processes
+from distributed_runs import run_two_processes
 
 from adaft_core.store.runs import read_events
 from adaft_core.strategies.masks import load_masks

@@ -171,7 +171,10 @@ def test_tiny_study_masks(tiny_study):
     assert heads.shape == (2, 8) and ((heads >= 0) & (heads <= 1)).all().all()
     fig = figures.overlap_figure(table)
     assert len(fig.data) == 4
-    assert len(figures.head_maps_figure({k: masks_compare.head_map(load_masks(v)) for k, v in run.items()}).data) == 4
+    assert [list(t.x) for t in fig.data] == [[1, 2]] * 4  # layers counted from 1 like the epochs; data unchanged
+    assert list(fig.data[0].y) == table["jaccard"].tolist()[:2]
+    maps = figures.head_maps_figure({k: masks_compare.head_map(load_masks(v)) for k, v in run.items()})
+    assert len(maps.data) == 4 and list(maps.data[0].y) == ["layer 1", "layer 2"]
 
 
 def test_tiny_study_drift(tiny_study):
@@ -193,6 +196,7 @@ def test_tiny_study_drift(tiny_study):
     assert (final["mean"] > 0).all()
     fig = figures.drift_figure(final, drift.drift_over_epochs(frame))
     assert len(fig.data) == 6
+    assert list(fig.data[0].x) == ["1", "2", "head"]  # layers counted from 1 like the epochs
 
 
 def test_modes_figure_rows_and_lines():

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import json
 import math
 import statistics
 
 import pytest
+from run_folders import write_finished_run
 
 from adaft_core.errors import ConfigError
 from adaft_core.sweep import Manifest, make_grid, read_grid_file, report, write_report_files
@@ -98,22 +98,6 @@ def test_changed_grid_is_refused_unless_extended(tmp_path):
         prepare_manifest(make_grid({"seed": [3]}, {"mode": "stable"}, name="g"), tmp_path, extend=True)
 
 
-def _write_run(root, run_id, *, score, epochs, wall, status="completed", metric="f1"):
-    folder = root / run_id
-    folder.mkdir(parents=True)
-    events = [
-        {"event": "run_started", "run_id": run_id, "seq": 0, "time": 1000.0, "task": "ner", "mode": "x",
-         "strategy": "vanilla", "metric": metric, "config": {}},
-        {"event": "eval", "run_id": run_id, "seq": 1, "time": 1001.0, "epoch": epochs - 1, "step": 10,
-         "split": "validation", "loss": 0.5, "metric": metric, "score": score, "metrics": {metric: score}},
-        {"event": "run_ended", "run_id": run_id, "seq": 2, "time": 1002.0, "status": status, "epochs": epochs,
-         "steps": 10, "best_epoch": 0, "final_model": "last", "val": {metric: score}, "test": {metric: score},
-         "wall_time": wall, "error": None},
-    ]
-    (folder / "events.jsonl").write_text("".join(json.dumps(e) + "\n" for e in events))
-    (folder / "run.json").write_text(json.dumps({"run_id": run_id, "status": status, "config": {}}))
-
-
 def test_report_on_synthetic_run_logs_has_known_means_and_stds(tmp_path):
     grid = make_grid({"mode": ["original", "adaptive"], "train_fraction": [0.1], "seed": [1, 2, 3]}, name="syn")
     manifest = Manifest.for_grid(grid)
@@ -121,7 +105,7 @@ def test_report_on_synthetic_run_logs_has_known_means_and_stds(tmp_path):
     scores = {"original": [0.5, 0.0, 0.7], "adaptive": [0.6, 0.62, 0.64]}
     for p in manifest.points:
         s = scores[p.values["mode"]][p.values["seed"] - 1]
-        _write_run(tmp_path, p.run_id, score=s, epochs=p.values["seed"] + 2, wall=10.0 * p.values["seed"])
+        write_finished_run(tmp_path, p.run_id, score=s, epochs=p.values["seed"] + 2, wall=10.0 * p.values["seed"])
     table = report("syn", tmp_path)
     assert list(table.columns) == ["mode", "train_fraction", "runs", "mean", "std", "converged", "epochs",
                                    "wall_time"]

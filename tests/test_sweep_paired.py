@@ -126,3 +126,63 @@ def test_bad_input_is_a_config_error(factors, baseline, words):
     with pytest.raises(ConfigError) as info:
         paired(rows, factors, baseline)
     assert words in str(info.value)
+
+
+def _write_point_run(root, run_id, *, val, test):
+    """A finished run's log and run.json with known validation and test scores."""
+    import json
+
+    folder = root / run_id
+    folder.mkdir(parents=True)
+    events = [
+        {"event": "run_started", "run_id": run_id, "seq": 0, "time": 1000.0, "task": "classification",
+         "mode": "original", "strategy": "x", "metric": "accuracy", "config": {}},
+        {"event": "eval", "run_id": run_id, "seq": 1, "time": 1001.0, "epoch": 0, "step": 10,
+         "split": "validation", "loss": 0.5, "metric": "accuracy", "score": val, "metrics": {"accuracy": val}},
+        {"event": "run_ended", "run_id": run_id, "seq": 2, "time": 1002.0, "status": "completed", "epochs": 1,
+         "steps": 10, "best_epoch": 0, "final_model": "last", "val": {"accuracy": val},
+         "test": {"accuracy": test}, "wall_time": 5.0, "error": None},
+    ]
+    (folder / "events.jsonl").write_text("".join(json.dumps(e) + "\n" for e in events))
+    (folder / "run.json").write_text(json.dumps({"run_id": run_id, "status": "completed", "config": {}}))
+
+
+def test_sweep_report_prints_the_paired_columns_and_chooses_the_split(tmp_path, capsys):
+    """`adaft sweep report NAME --baseline strategy=vanilla [--split validation]` on synthetic logs."""
+    from adaft_core.cli import main
+    from adaft_core.sweep import Manifest, make_grid
+
+    grid = make_grid({"strategy": ["vanilla", "dps-dense"], "seed": SEEDS}, name="syn")
+    manifest = Manifest.for_grid(grid)
+    manifest.save(tmp_path)
+    test = {"vanilla": VANILLA, "dps-dense": plus(VANILLA, DENSE_DIFF)}
+    for p in manifest.points:
+        i = p.values["seed"] - 1
+        # validation: dps-dense below vanilla on every seed (the opposite of the test split)
+        val = VANILLA[i] - (0 if p.values["strategy"] == "vanilla" else ALL_UP_DIFF[i])
+        _write_point_run(tmp_path, p.run_id, val=val, test=test[p.values["strategy"]][i])
+    assert main(["sweep", "report", "syn", "--output-dir", str(tmp_path), "--baseline", "strategy=vanilla"]) == 0
+    out = capsys.readouterr().out
+    assert "| wins/ties/losses vs vanilla | mean diff | p (Wilcoxon) | std ratio |" in out
+    dense = next(line for line in out.splitlines() if line.startswith("| dps-dense"))
+    assert "| 4/0/1 | +0.094 | 0.125 |" in dense  # 3/32 = 0.09375; exact p for ranks {+3,+2,+5,-1,+4}
+    assert "test accuracy mean ± std" in out
+    assert main(["sweep", "report", "syn", "--output-dir", str(tmp_path), "--baseline", "strategy=vanilla",
+                 "--split", "validation"]) == 0
+    out = capsys.readouterr().out
+    dense = next(line for line in out.splitlines() if line.startswith("| dps-dense"))
+    assert "validation accuracy mean ± std" in out and "| 0/0/5 | -0.094 | 0.062 |" in dense
+    assert "0/0/5" in (tmp_path / "sweeps" / "syn" / "report.md").read_text()
+    assert main(["sweep", "report", "syn", "--output-dir", str(tmp_path), "--baseline", "seed=1"]) == 2
+    assert "not a factor of this sweep other than seed" in capsys.readouterr().err
+    assert main(["sweep", "report", "syn", "--output-dir", str(tmp_path), "--baseline", "strategy=nope"]) == 2
+    assert "choices: vanilla, dps-dense" in capsys.readouterr().err
+
+
+def test_default_baseline_is_vanilla_or_original_with_seeds():
+    from adaft_core.sweep.paired import default_baseline
+
+    assert default_baseline({"strategy": ["vanilla", "dps-dense"], "seed": [1, 2]}) == ("strategy", "vanilla")
+    assert default_baseline({"mode": ["original", "adaptive"], "seed": [1, 2]}) == ("mode", "original")
+    assert default_baseline({"strategy": ["vanilla", "dps-dense"], "seed": [1]}) is None
+    assert default_baseline({"lr": [1e-4, 2e-4], "seed": [1, 2]}) is None

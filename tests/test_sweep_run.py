@@ -53,6 +53,7 @@ def test_rerunning_the_same_sweep_starts_nothing(sequential, tiny_model_dir, con
     assert _scores(again) == _scores(manifest)
 
 
+@pytest.mark.slow  # worker processes training side by side
 def test_local_workers_give_the_same_metrics(sequential, tiny_model_dir, conll_dir, tmp_path, monkeypatch):
     _, manifest = sequential
     monkeypatch.chdir(write_shadowing_modules(tmp_path / "work"))  # issue 18: the working folder is never imported
@@ -60,6 +61,7 @@ def test_local_workers_give_the_same_metrics(sequential, tiny_model_dir, conll_d
     assert _scores(local) == _scores(manifest)
 
 
+@pytest.mark.slow  # a Ray cluster's start: a third of this file's time, beside the distributed tests
 @pytest.mark.skipif(importlib.util.find_spec("ray") is None, reason="ray is not installed (pip install 'adaft[ray]')")
 def test_ray_gives_the_same_metrics(sequential, tiny_model_dir, conll_dir, tmp_path, monkeypatch):
     import ray

@@ -29,7 +29,7 @@ def test_simulate_is_the_engine_functions_step_by_step(preset, mode):
 
 
 def test_the_spec_worked_example():
-    """specs/adaptive.md: S = 4, defaults, 1.0, 0.8, 0.7, 0.75, then rising by 0.01."""
+    """docs/adaptive.md §7: S = 4, defaults, 1.0, 0.8, 0.7, 0.75, then rising by 0.01."""
     curve = [1.0, 0.8, 0.7, 0.75] + [0.75 + 0.01 * k for k in range(1, 20)]
     sim = simulate(curve, "adaptive", Knobs(steps_per_epoch=4))
     assert sim.actions("cooldown") == [3] and sim.actions("stop") == [10] and sim.epochs == 11

@@ -1,4 +1,5 @@
-"""Builders for test inputs: a tiny BERT saved with the shipped MiniLM tokenizer, a CoNLL corpus."""
+"""Builders for test inputs: a tiny BERT saved with the shipped MiniLM tokenizer, a CoNLL corpus,
+and the training settings of a tiny run on them."""
 
 from __future__ import annotations
 
@@ -66,3 +67,14 @@ def write_shadowing_modules(folder: Path) -> Path:
     for name in SHADOWED_LIBRARIES:
         (folder / f"{name}.py").write_text(f"raise ImportError('the shadowing file {name}.py was imported')\n")
     return folder
+
+
+def tiny_config(model, data, tmp_path, **kw):
+    """A TrainConfig for the tiny model on the CoNLL corpus (``kw`` overrides), runs under ``tmp_path/runs``."""
+    from adaft_core import TrainConfig
+
+    # 48 one-chunk training sentences / batch 12 = 4 optimizer steps per epoch (the spec's S)
+    base = dict(model=model, data=data, output_dir=str(tmp_path / "runs"), batch_size=12, lr=1e-3,
+                eval_batch_size=16, seed=0)
+    base.update(kw)
+    return TrainConfig(**base)

@@ -1,9 +1,13 @@
-"""The ``adaft`` command: ``adaft train`` (``cli_train.py``), ``adaft runs list``, ``adaft runs show
-RUN`` (``cli_runs.py``), ``adaft sweep`` / ``adaft sweep report NAME`` (``cli_sweep.py``),
-``adaft export RUN|--sweep NAME --to TRACKER`` (``cli_export.py``), ``adaft dashboard``.
+"""The ``adaft`` command: ``adaft train`` (``train.py``), ``adaft runs list|show|clean`` (``runs.py``),
+``adaft sweep`` / ``adaft sweep report NAME`` (``sweep.py``), ``adaft export RUN|--sweep NAME --to
+TRACKER`` (``export.py``), ``adaft report`` (``report.py``) and ``adaft dashboard`` (here);
+``console.py`` is the progress-bar sink of ``adaft train``.
 
 Input errors (:class:`~adaft_core.errors.AdaftError`) are printed as one message, without a
 traceback, with exit status 2; a run that fails or is stopped exits 1.
+
+May import: any folder of adaft_core, and the dashboard (``adaft dashboard``, ``adaft report``):
+the only folder that reaches up. Nothing in adaft_core imports cli/.
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """``adaft export RUN|--sweep NAME --to tensorboard|mlflow|trackio``: a run log into a tracker.
 
 The live counterpart is ``adaft train|sweep --report-to TRACKER[,TRACKER]`` (a setting, declared
-in ``config.py``); both write through ``adaft_core/exports``.
+in ``adaft_core/settings/config.py``); both write through ``adaft_core/exports``.
 """
 
 from __future__ import annotations

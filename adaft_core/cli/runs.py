@@ -1,5 +1,6 @@
-"""``adaft runs list``, ``adaft runs show RUN`` and ``adaft runs clean``: the run store as a table,
-one run in words, and freeing the checkpoints and models of finished runs (retention.py)."""
+"""``adaft runs list``, ``adaft runs show RUN`` and ``adaft runs clean``: the run store as a table, one
+run in words, and freeing the checkpoints and models of finished runs
+(``adaft_core/store/retention.py``)."""
 
 from __future__ import annotations
 
@@ -95,7 +96,7 @@ def cmd_runs_clean(args) -> int:
 
 
 def _schema_problem(log) -> str | None:
-    """The first event that does not match the event schema (event_schema.py), as file:line."""
+    """The first event that does not match the event schema (``adaft_core/events/schema.py``), as file:line."""
     from adaft_core.events.schema import log_version, validate_event
     from adaft_core.store.runs import EVENTS_FILE
 

@@ -1,6 +1,6 @@
 """``adaft sweep [GRID.toml] [--mode a,b --seed 1,2,3 ...]`` and ``adaft sweep report NAME``.
 
-The sweep takes every ``adaft train`` flag (derived from the same declarations, ``cli_train.py``):
+The sweep takes every ``adaft train`` flag (derived from the same declarations, ``train.py``):
 the factor flags (mode, strategy, train fraction / size, seed, data, model, lr) accept
 comma-separated values, which make them sweep factors; every other flag is passed to each point
 unchanged. ``--output-dir`` is the runs folder, as for ``train``.
@@ -68,6 +68,13 @@ def add_sweep_parsers(sub) -> None:
     r.add_argument("--output-dir", default="runs", help="the runs folder (default: %(default)s)")
     r.add_argument("--format", choices=("markdown", "csv", "json"), default="markdown",
                    help="output format (default: %(default)s)")
+    r.add_argument("--split", choices=("test", "validation"), default="test",
+                   help="the score aggregated: the final model's test score, or its last validation score "
+                        "(to choose a recipe without looking at the test split) (default: %(default)s)")
+    r.add_argument("--baseline", metavar="FACTOR=VALUE",
+                   help="compare every cell with this value of a factor on the same seeds: wins/ties/losses, "
+                        "mean difference, exact Wilcoxon signed-rank p, std ratio (e.g. strategy=vanilla; "
+                        "needs a seed factor) (default: none)")
 
 
 def grid_from_args(args: argparse.Namespace):
@@ -127,15 +134,18 @@ def cmd_sweep(args: argparse.Namespace) -> int:
 def cmd_sweep_report(args: argparse.Namespace) -> int:
     from adaft_core.sweep import report, sweep_status, write_report_files
     from adaft_core.sweep.aggregate import to_markdown
+    from adaft_core.sweep.paired import parse_baseline
 
-    table = report(args.name, args.output_dir)
+    manifest = sweep_status(args.name, args.output_dir)
+    baseline = parse_baseline(args.baseline, manifest.grid["factors"]) if args.baseline else None
+    table = report(args.name, args.output_dir, split=args.split, baseline=baseline)
     if args.format == "csv":
         sys.stdout.write(table.to_csv(index=False))
     elif args.format == "json":
         print(table.to_json(orient="records", indent=2))
     else:
-        print(to_markdown(table, sweep_status(args.name, args.output_dir).metric or "score"))
-        write_report_files(args.name, args.output_dir)
+        print(to_markdown(table, f"{args.split} {manifest.metric or 'score'}", baseline))
+        write_report_files(args.name, args.output_dir, split=args.split, baseline=baseline)
     return 0
 
 

@@ -1,11 +1,12 @@
 """``adaft train``: its flags, derived from the declared settings, and the config they make.
 
-Every :class:`~adaft_core.TrainConfig` field with ``cli`` set becomes ``--name-with-dashes``
-(help text, default, choices and range from its declaration, ``config.py``); every update
-strategy option becomes a flag of its own (``strategy_options.py``). Flags default to *not
-given* (``argparse.SUPPRESS``), so the namespace holds only what the user typed: those values
-override a ``--config FILE`` and the declared defaults, and ``--resume RUN`` can refuse them.
-Values are converted here and checked by ``TrainConfig.validated()`` (one message, exit 2).
+Every :class:`~adaft_core.TrainConfig` field with ``cli`` set becomes ``--name-with-dashes`` (help
+text, default, choices and range from its declaration, ``adaft_core/settings/config.py``); every
+update strategy option becomes a flag of its own (``adaft_core/settings/strategy_options.py``).
+Flags default to *not given* (``argparse.SUPPRESS``), so the namespace holds only what the user
+typed: those values override a ``--config FILE`` and the declared defaults, and ``--resume RUN`` can
+refuse them. Values are converted here and checked by ``TrainConfig.validated()`` (one message,
+exit 2).
 (``transformers.HfArgumentParser`` does not fit: no repeatable list flags, no dict fields, no
 argument groups, and it imports transformers for ``--help``.)
 """

@@ -14,30 +14,27 @@ Every split is converted to BIO and validated (:mod:`.schemes`); the label list 
 *full* training split, so label ids do not change with ``train_fraction``; a validation/test
 label never seen in training is an error (the model would have no output for it).
 
-Subsets (``specs/adaptive.md``, "Evaluation protocol"): ``train_fraction`` keeps the first
+Subsets (``docs/adaptive.md`` §9): ``train_fraction`` keeps the first
 ⌊x·N⌋ training sentences of a fixed shuffle, ``val_fraction`` does the same for validation, and
-test is never cut. The shuffle seed is :data:`SUBSET_SEED`, independent of the training seed, so
-every seed of a sweep trains on the same sentences.
+test is never cut (:func:`adaft_core.data.subsets.take_fraction`, shared with classification).
 """
 
 from __future__ import annotations
 
-import math
 import os
 import random
 import re
 from collections import Counter
-from fractions import Fraction
 from importlib import resources
 from pathlib import Path
 
-from adaft_core.errors import ConfigError, DataError, choices_message
+from adaft_core.errors import DataError, choices_message
 
 from adaft_core.data.conll import read_conll
 from adaft_core.data.schemes import label_list, to_bio, where
+from adaft_core.data.subsets import check_fraction, take_fraction
 from adaft_core.data.types import NerData, Sentence
 
-SUBSET_SEED = 1234
 WIKIGOLD_SPLIT_SEED = 2009
 SPLITS = ("train", "validation", "test")
 
@@ -50,8 +47,8 @@ _NOT_DATA = re.compile(
 
 def load_ner_data(spec, *, train_fraction: float = 1.0, val_fraction: float = 1.0) -> NerData:
     """Load ``spec`` (see the module docstring), convert to BIO, check, and cut subsets."""
-    _check_fraction("train_fraction", train_fraction)
-    _check_fraction("val_fraction", val_fraction)
+    check_fraction("train_fraction", train_fraction)
+    check_fraction("val_fraction", val_fraction)
     name, splits = _load_splits(os.fspath(spec))
     splits = {split: to_bio(sentences) for split, sentences in splits.items()}
     for split, sentences in splits.items():
@@ -64,29 +61,6 @@ def load_ner_data(spec, *, train_fraction: float = 1.0, val_fraction: float = 1.
     train = take_fraction(splits["train"], train_fraction, split="train")
     validation = take_fraction(splits["validation"], val_fraction, split="validation")
     return NerData(name, train, validation, splits["test"], labels)
-
-
-def take_fraction(sentences, fraction: float, seed: int = SUBSET_SEED, *, split: str = "train") -> list:
-    """The first ⌊fraction·N⌋ items of a fixed shuffle of ``sentences``, kept in input order.
-
-    The shuffle is ``random.Random(seed).shuffle`` of a copy of ``range(N)``; with the default
-    seed every training run gets the same subset, and a smaller fraction is a subset of a larger
-    one. The chosen items keep their original order (so ``fraction=1.0`` returns the input
-    unchanged). ⌊x·N⌋ is computed on the decimal value written (``Fraction(str(x))``) so
-    0.29 × 100 is 29, not 28 as float arithmetic would give.
-    """
-    _check_fraction("fraction", fraction)
-    items = list(sentences)
-    keep = math.floor(Fraction(str(float(fraction))) * len(items))
-    if keep == 0:
-        raise DataError(
-            f"the {split} split has {len(items)} sentence(s); a fraction of {fraction} keeps "
-            f"⌊{fraction}·{len(items)}⌋ = 0 of them. Use a fraction of at least "
-            f"{1 / max(len(items), 1):.3g}"
-        )
-    order = list(range(len(items)))
-    random.Random(seed).shuffle(order)
-    return [items[i] for i in sorted(order[:keep])]
 
 
 def load_wikigold() -> dict[str, list[Sentence]]:
@@ -224,9 +198,3 @@ def _check_known_labels(sentences: list[Sentence], split: str, labels: list[str]
                     f"occurs in the train split, so the model cannot predict it. Train labels: "
                     f"{', '.join(labels)}"
                 )
-
-
-def _check_fraction(name: str, value) -> None:
-    ok = isinstance(value, (int, float)) and not isinstance(value, bool)
-    if not ok or not 0 < value <= 1:  # NaN fails 0 < value
-        raise ConfigError(f"{name} must be a number in (0, 1] (1 = all data), got {value!r}")

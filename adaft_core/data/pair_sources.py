@@ -23,6 +23,7 @@ from pathlib import Path
 
 from adaft_core.errors import ConfigError, DataError
 
+from adaft_core.data.glue import glue_task_of
 from adaft_core.data.pairs import Columns, PairExample, data_suffix, read_pair_file, rows_to_examples
 
 SPLIT_WORDS = {"train": ("train",), "validation": ("dev", "valid"), "test": ("test",)}
@@ -64,13 +65,6 @@ def hf_target(spec: str) -> tuple[str, str | None] | None:
     if not config and re.fullmatch(r"(super_)?glue/\w+", name, re.IGNORECASE):
         name, config = name.split("/")
     return name, config or None
-
-
-def glue_task_of(name: str) -> str | None:
-    from adaft_core.tasks.glue_metrics import GLUE_TASKS
-
-    key = re.sub(r"[^a-z0-9]", "", name.lower())
-    return key if key in GLUE_TASKS else None
 
 
 def load_pair_splits(spec: str, columns: Columns = Columns(), *, regression: bool = False) -> PairSplits:

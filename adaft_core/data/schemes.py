@@ -1,6 +1,6 @@
 """Tagging schemes: detect IO vs BIO, convert IO to BIO, validate strict BIO (IOB2).
 
-Why strict: the headline metric is seqeval in strict IOB2 mode (``specs/adaptive.md``), which
+Why strict: the headline metric is seqeval in strict IOB2 mode (``docs/adaptive.md`` §9), which
 scores an entity only if it starts with ``B-``. A file in another scheme (IOB1, IOBES/BILOU,
 bare type names) would train fine and then score badly without any visible cause, so we refuse
 it up front with the file, line and tag, and say what would be valid.

@@ -1,4 +1,9 @@
-"""Low-resource training subsets: a class-stratified sample of N examples with a seed.
+"""Training and validation subsets, for every task: a fraction of a split, or a stratified sample.
+
+:func:`take_fraction` (``train_fraction``, ``val_fraction``) keeps the first ⌊x·N⌋ items of a fixed
+shuffle (seed :data:`SUBSET_SEED`, independent of the training seed, so every seed of a sweep trains
+on the same items). :func:`stratified_sample` (``train_size``) draws a class-stratified sample of N
+examples with a seed, as follows.
 
 Kept instead of sklearn's ``train_test_split(stratify=...)``: random remainder ties and NumPy draws change the sample.
 
@@ -21,6 +26,7 @@ Regression targets have no classes: pass ``key=None`` for a plain seeded random 
 
 from __future__ import annotations
 
+import math
 import random
 from collections import defaultdict
 from fractions import Fraction
@@ -29,6 +35,9 @@ from typing import Callable, Sequence, TypeVar
 from adaft_core.errors import ConfigError, DataError
 
 T = TypeVar("T")
+
+SUBSET_SEED = 1234
+"""Seed of :func:`take_fraction`'s shuffle, independent of the training seed."""
 
 SAMPLE_SEED = 1234
 """Default seed of the training sample, independent of the training seed (as for ``train_fraction``),
@@ -67,3 +76,33 @@ def stratified_sample(items: Sequence[T], n: int, seed: int = SAMPLE_SEED,
     for c in sorted(by_class, key=str):
         chosen += rng.sample(by_class[c], quota[c])
     return [items[i] for i in sorted(chosen)]
+
+
+def take_fraction(sentences, fraction: float, seed: int = SUBSET_SEED, *, split: str = "train") -> list:
+    """The first ⌊fraction·N⌋ items of a fixed shuffle of ``sentences``, kept in input order.
+
+    The shuffle is ``random.Random(seed).shuffle`` of a copy of ``range(N)``; with the default
+    seed every training run gets the same subset, and a smaller fraction is a subset of a larger
+    one. The chosen items keep their original order (so ``fraction=1.0`` returns the input
+    unchanged). ⌊x·N⌋ is computed on the decimal value written (``Fraction(str(x))``) so
+    0.29 × 100 is 29, not 28 as float arithmetic would give.
+    """
+    check_fraction("fraction", fraction)
+    items = list(sentences)
+    keep = math.floor(Fraction(str(float(fraction))) * len(items))
+    if keep == 0:
+        raise DataError(
+            f"the {split} split has {len(items)} sentence(s); a fraction of {fraction} keeps "
+            f"⌊{fraction}·{len(items)}⌋ = 0 of them. Use a fraction of at least "
+            f"{1 / max(len(items), 1):.3g}"
+        )
+    order = list(range(len(items)))
+    random.Random(seed).shuffle(order)
+    return [items[i] for i in sorted(order[:keep])]
+
+
+def check_fraction(name: str, value) -> None:
+    """A fraction of a split must be a number in (0, 1]; else ConfigError naming ``name``."""
+    ok = isinstance(value, (int, float)) and not isinstance(value, bool)
+    if not ok or not 0 < value <= 1:  # NaN fails 0 < value
+        raise ConfigError(f"{name} must be a number in (0, 1] (1 = all data), got {value!r}")

@@ -1,6 +1,6 @@
 """How numbers from the run log are shown to people (torch-free, no widgets).
 
-Events count epochs from 0 (the event contract, ``event_schema.py``: ``epoch`` 0 is the first
+Events count epochs from 0 (the event contract, ``schema.py``: ``epoch`` 0 is the first
 epoch); every place a person reads an epoch number — the console during training, ``adaft runs
 show``, the dashboard's progress line, decisions, chart hovers and markers, the Masks slider and
 the decisions' reason texts — counts from 1, through :func:`epoch_label`, written once here.

@@ -2,7 +2,7 @@
 
 The event kinds and their fields are declared once, in :mod:`adaft_core.events.schema` (types,
 meaning, since which version; ``validate_event`` / ``check_stream`` check them, and
-``event_schema.describe()`` prints them). Every event has ``event``, ``run_id``, ``seq``
+``schema.describe()`` prints them). Every event has ``event``, ``run_id``, ``seq``
 (0, 1, 2, ...) and ``time`` (Unix seconds); fields are extended, never renamed.
 
 The engine calls :meth:`EventEmitter.emit` with an event name and its fields; the emitter adds
@@ -13,7 +13,7 @@ Sinks:
 - :class:`JsonlSink` — the run log ``runs/<run_id>/events.jsonl``, flushed per event.
 - :class:`QueueSink` — a thread-safe ``queue.Queue`` for live views (the dashboard).
 - :class:`RecorderSink` — keeps events in a list (tests, notebooks).
-- :class:`ConsoleSink` — lives in ``console.py`` (progress bar).
+- :class:`ConsoleSink` — lives in ``adaft_core/cli/console.py`` (progress bar).
 """
 
 from __future__ import annotations

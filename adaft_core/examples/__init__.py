@@ -6,6 +6,8 @@ benchmark sweep in ``bench/README.md``): a 2-epoch warm-up, constant LR until th
 improvement (epoch 34, counted from 1), a cooldown, a restart after epoch 35, a second cooldown after
 epoch 39 and the early stop after epoch 46 (test F1 0.50). The teaching notebook replays it
 (``dashboard/teaching/replay.py``). Read with :func:`example_events` (the tolerant run-log reader).
+
+May import: errors and store (that reader). Nothing above: the logs are data, not code.
 """
 
 from __future__ import annotations

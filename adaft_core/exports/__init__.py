@@ -11,6 +11,9 @@ names, steps, params, tags); each tracker module writes it with its library's ow
 
 The libraries are optional extras (``pip install 'adaft[tensorboard]'`` …; ``names.require``
 says which is missing). This package imports none of them, nor torch, until a writer is made.
+
+May import: errors, events, store (run logs and folders) and sweep (a sweep's manifest). Never
+run/ (the loop imports the live sinks), cli/, integrations/, studies/ or the dashboard.
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """The trackers adaft writes to, the extra that installs each, and where they write by default.
 
-Torch-free and import-light: ``config.py`` checks ``report_to`` with :func:`parse_trackers`, and
+Torch-free and import-light: ``adaft_core/settings/config.py`` checks ``report_to`` with :func:`parse_trackers`, and
 the CLI checks a tracker's library with :func:`require` before a run starts, so a missing library
 is one sentence naming the extra to install, never a traceback in the middle of a run.
 """

@@ -7,7 +7,12 @@ live run log by adding three lines (see ``kit.py``)::
 
 Modules: ``schedule.py`` (the ``lr_at`` scheduler and the per-epoch ``decide`` callback),
 ``strategy_hooks.py`` (where the strategy hooks run in Trainer's step), ``run_log.py`` (adaft's
-run log), ``resume.py`` (the kit's state in Trainer's checkpoints, and resuming from them), ``kit.py`` (the user API), ``metrics.py`` (adaft's NER scores as Trainer's ``compute_metrics``). Importing this package imports ``transformers``.
+run log), ``resume.py`` (the kit's state in Trainer's checkpoints, and resuming from them),
+``kit.py`` (the user API), ``metrics.py`` (adaft's NER scores as Trainer's ``compute_metrics``).
+Importing this package imports ``transformers``.
+
+May import: errors, events, store, modes, strategies and run (the checkpoint state's pickle-free
+format, library versions). Never cli/, studies/ or the dashboard; run/ never imports this folder.
 """
 
 from adaft_core.integrations.kit import AdaptiveKit

@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from adaft_core.errors import ConfigError
-from adaft_core.modes import ModeSettings, get_mode
+from adaft_core.modes import MODE_DEFAULTS, ModeSettings, get_mode
 from adaft_core.strategies import make_strategy
 from adaft_core.integrations.resume import ResumePoint, resolve_checkpoint, restore, state_callback
 from adaft_core.integrations.run_log import RunLogCallback
@@ -31,12 +31,16 @@ from adaft_core.integrations.strategy_hooks import StrategyCallback, install_gra
 
 
 class AdaptiveKit:
-    """One Trainer run's adaft pieces and their shared state (use a new kit per ``train()``)."""
+    """One Trainer run's adaft pieces and their shared state (use a new kit per ``train()``).
 
-    def __init__(self, mode: str = "adaptive", *, warmup_epochs: int = 2, cooldown_epochs: int = 7,
-                 patience: int = 0, restarts: bool = True, min_delta: float = 0.0, strategy: str = "vanilla",
-                 strategy_options: dict | None = None, runs_dir: str | Path | None = "runs",
-                 run_name: str | None = None, task: str = "ner", metric: str = "f1", sinks=()):
+    The mode settings default to adaft's own (``adaft_core.modes.MODE_DEFAULTS``)."""
+
+    def __init__(self, mode: str = MODE_DEFAULTS.mode, *, warmup_epochs: int = MODE_DEFAULTS.warmup_epochs,
+                 cooldown_epochs: int = MODE_DEFAULTS.cooldown_epochs, patience: int = MODE_DEFAULTS.patience,
+                 restarts: bool = MODE_DEFAULTS.restarts, min_delta: float = MODE_DEFAULTS.min_delta,
+                 strategy: str = "vanilla", strategy_options: dict | None = None,
+                 runs_dir: str | Path | None = "runs", run_name: str | None = None, task: str = "ner",
+                 metric: str = "f1", sinks=()):
         get_mode(mode)  # an unknown mode: ConfigError listing the valid ones
         self.mode_options = dict(mode=mode, warmup_epochs=warmup_epochs, cooldown_epochs=cooldown_epochs,
                                  patience=patience, restarts=restarts, min_delta=min_delta)

@@ -8,7 +8,7 @@ monitor state with its schedule, the decisions so far, the epoch being trained, 
 epoch, and the run log's folder, start time and validation metrics. Tensors (DPS statistics and
 masks, ChildTuning masks, Mixout state) do not fit that JSON: ``on_save`` writes the strategy's
 ``state_dict`` beside it, in ``checkpoint-N/adaft/`` (``strategy.json`` + ``strategy.safetensors``,
-through the engine's pickle-free ``train_state.flatten`` / ``unflatten``).
+through the engine's pickle-free ``adaft_core.run.state.flatten`` / ``unflatten``).
 
 Restoring: Trainer puts callback state back only with ``restore_callback_states_from_checkpoint``
 (off by default), and then by re-creating the callback from that JSON. The kit therefore reads the
@@ -99,7 +99,7 @@ def kit_state(kit) -> dict[str, Any]:
     """The JSON part of the kit's state: schedule, decisions and the run log's position."""
     sched, log = kit.schedule, kit.log
     return {"settings": asdict(sched.settings), "lr_max": sched.lr_max, "steps_per_epoch": sched.steps_per_epoch,
-            "epoch": sched.epoch, "monitor": monitor_to_dict(sched.monitor),
+            "epoch": sched.epoch, "monitor": monitor_to_dict(sched.monitor, sched.settings.mode),
             "decisions": [asdict(d) for d in sched.decisions],
             "run_dir": str(kit.run_dir) if kit.run_dir is not None else None,
             "started": getattr(log, "t0", None),
@@ -142,7 +142,7 @@ def restore(kit, folder: Path) -> ResumePoint:
     sched = kit.schedule
     sched.steps_per_epoch = data["steps_per_epoch"]
     sched.epoch = int(data["epoch"])
-    sched.monitor = monitor_from_dict(data["monitor"])
+    sched.monitor = monitor_from_dict(data["monitor"], sched.settings.mode)  # the same mode: checked above
     sched.decisions = [Decision(**d) for d in data["decisions"]]
     strategy = None
     if (folder / STRATEGY_FOLDER).is_dir():

@@ -8,26 +8,22 @@ validation, ``checkpoint`` (on_save), ``run_ended`` (on_train_end; ``failed`` / 
 ``train()`` raises — the kit wraps it). A ``STOP`` file in the run folder stops training after the
 current optimizer step, as for adaft's runs. A run resumed from a Trainer checkpoint
 (``resume.py``) reopens the same log and goes on after a ``resumed`` event, as ``adaft train
---resume`` does.
+--resume`` does. The folder, log, heartbeat and ``run.json`` are written by the run recorder
+(``store/recorder.py``) that adaft's own loop uses too.
 """
 
 from __future__ import annotations
 
-import os
-import socket
 import time
 from pathlib import Path
 
 from transformers import TrainerCallback
 
-from adaft_core.store.atomic import atomic_write_json
 from adaft_core.errors import ConfigError
-from adaft_core.events.emitter import EventEmitter, JsonlSink
-from adaft_core.store.liveness import Heartbeat, owner_info
 from adaft_core.modes import start_plan
 from adaft_core.run.results import run_versions
-from adaft_core.store.runs import EVENTS_FILE, STOP_FILE, claim_run_dir, new_run_id
-from adaft_core.run.state import reopen_log
+from adaft_core.store.recorder import RunRecorder
+from adaft_core.store.runs import EVENTS_FILE
 
 
 def _float(value):
@@ -40,8 +36,7 @@ class RunLogCallback(TrainerCallback):
     def __init__(self, kit, sinks=()):
         self.kit = kit
         self.sinks = list(sinks)
-        self.emitter: EventEmitter | None = None
-        self.heartbeat: Heartbeat | None = None
+        self.recorder = RunRecorder.quiet()  # until rank 0 opens the run (the other ranks: for good)
         self.evals: dict[int, dict] = {}
         self.stop_requested = False
 
@@ -49,26 +44,23 @@ class RunLogCallback(TrainerCallback):
     def on_train_begin(self, args, state, control, model=None, **kwargs):
         kit = self.kit
         if not state.is_world_process_zero:
-            return  # only rank 0 writes (the others' emits do nothing, as in adaft's engine)
+            return  # only rank 0 writes (the others' recorder stays quiet, as in adaft's engine)
         if kit.resume_point is not None:
             return self._reopen(args, state)
         trainer, sched = kit.trainer, kit.schedule
-        run_id = new_run_id(kit.task, sched.settings.mode, args.seed, kit.run_name)
-        kit.run_dir = claim_run_dir(kit.runs_dir, run_id, explicit_name=bool(kit.run_name))
         self.t0 = time.time()
-        self.heartbeat = Heartbeat(kit.run_dir).start()
-        self.emitter = EventEmitter(kit.run_dir.name, [JsonlSink(kit.run_dir / EVENTS_FILE), *self.sinks])
-        self._write_run_json("running")
+        self.recorder = RunRecorder.new(kit.runs_dir, task=kit.task, mode=sched.settings.mode, seed=args.seed,
+                                        run_name=kit.run_name, config=kit.config(), sinks=self.sinks, started=self.t0)
+        kit.run_dir = self.recorder.run_dir
         labels = list((getattr(getattr(model, "config", None), "id2label", None) or {}).values())
-        self.emitter.emit(
-            "run_started", config=kit.config(), task=kit.task, mode=sched.settings.mode, strategy=kit.strategy.name,
+        self.recorder.run_started(
+            config=kit.config(), task=kit.task, mode=sched.settings.mode, strategy=kit.strategy.name,
             lr_plan=start_plan(sched.settings, sched.steps_per_epoch, sched.lr_max),
             model=kit.config()["model"],
             seed=args.seed, train_size=_size(trainer.train_dataset), val_size=_size(trainer.eval_dataset),
             steps_per_epoch=sched.steps_per_epoch, max_epochs=sched.settings.max_epochs, labels=labels,
             device=str(args.device), num_processes=trainer.accelerator.num_processes,
-            mixed_precision=str(trainer.accelerator.mixed_precision), metric=kit.metric, versions=run_versions(),
-            host=socket.gethostname(), pid=os.getpid())
+            mixed_precision=str(trainer.accelerator.mixed_precision), metric=kit.metric, versions=run_versions())
 
     def _reopen(self, args, state) -> None:
         """A resumed run: the checkpoint's run log goes on, after a ``resumed`` event."""
@@ -76,21 +68,16 @@ class RunLogCallback(TrainerCallback):
         if point.run_dir is None or not (Path(point.run_dir) / EVENTS_FILE).is_file():
             raise ConfigError(f"the run log of checkpoint {point.checkpoint} ({point.run_dir}/{EVENTS_FILE}) is gone; "
                               "resume where its runs folder is, or start a new run")
-        kit.run_dir = Path(point.run_dir)
-        first_seq = reopen_log(kit.run_dir)
         self.t0 = point.started or time.time()
         self.evals = dict(point.evals)
-        self.heartbeat = Heartbeat(kit.run_dir).start()
-        self.emitter = EventEmitter(kit.run_dir.name, [JsonlSink(kit.run_dir / EVENTS_FILE), *self.sinks],
-                                    first_seq=first_seq)
-        self._write_run_json("running")
-        self.emitter.emit("resumed", step=state.global_step, epoch=sched.epoch, checkpoint=point.checkpoint,
-                          host=socket.gethostname(), pid=os.getpid(), steps_per_epoch=sched.steps_per_epoch,
-                          max_epochs=sched.settings.max_epochs, metric=kit.metric)
+        self.recorder = RunRecorder.reopen(point.run_dir, config=kit.config(), sinks=self.sinks, started=self.t0)
+        kit.run_dir = self.recorder.run_dir
+        self.recorder.resumed(step=state.global_step, epoch=sched.epoch, checkpoint=point.checkpoint,
+                              steps_per_epoch=sched.steps_per_epoch, max_epochs=sched.settings.max_epochs,
+                              metric=kit.metric)
 
     def emit(self, name: str, **fields) -> None:
-        if self.emitter is not None:
-            self.emitter.emit(name, **fields)
+        self.recorder.emit(name, **fields)
 
     # ------------------------------------------------------------------ per step
     def on_pre_optimizer_step(self, args, state, control, optimizer=None, **kwargs):
@@ -101,22 +88,17 @@ class RunLogCallback(TrainerCallback):
         stage = self.kit.strategy.stage(state.global_step)
         self.emit("step", step=state.global_step, epoch=self.kit.schedule.epoch, loss=_float(info.get("loss")),
                   lr=float(info.get("lr", 0.0)), grad_norm=_float(info.get("grad_norm")), stage=stage)
-        if self.kit.run_dir is not None and (self.kit.run_dir / STOP_FILE).exists():
+        if self.recorder.stop_requested():
             self.stop_requested = control.should_training_stop = True
 
     # ------------------------------------------------------------------ per validation
     def on_decision(self, decision, metrics: dict, state) -> None:
         """After each validation (called by the schedule callback once it decided): ``eval``,
         ``decision`` and the strategy's ``telemetry``, as adaft's engine writes them."""
-        epoch = decision.epoch
         clean = {k.removeprefix("eval_"): v for k, v in metrics.items()}
-        self.evals[epoch] = clean
-        self.emit("eval", epoch=epoch, step=state.global_step, split="validation", loss=_float(metrics["eval_loss"]),
-                  metric=self.kit.metric, score=_float(clean.get(self.kit.metric)), metrics=clean)
-        self.emit("decision", **vars(decision))
-        telemetry = self.kit.strategy.on_validation(epoch=epoch, step=state.global_step)
-        if telemetry:
-            self.emit("telemetry", **telemetry)
+        self.evals[decision.epoch] = clean
+        self.recorder.validation(epoch=decision.epoch, step=state.global_step, metric=self.kit.metric,
+                                 metrics=clean, decision=decision, strategy=self.kit.strategy)
 
     def on_save(self, args, state, control, **kwargs):
         sched = self.kit.schedule
@@ -135,29 +117,17 @@ class RunLogCallback(TrainerCallback):
             self.end("early_stopped" if early else "completed", None, state.global_step)
 
     def end(self, status: str, error: str | None, steps: int) -> None:
-        """``run_ended`` and the final ``run.json`` (once; later calls do nothing)."""
-        if self.emitter is None:
+        """``run_ended`` and the final ``run.json`` (once; later calls, and other ranks, write nothing)."""
+        if self.recorder.run_dir is None:
             return
         monitor = self.kit.schedule.monitor
         best = monitor.best_epoch if monitor.best_epoch >= 0 else None
         last = max(self.evals, default=None)
-        result = {"status": status, "epochs": len(self.evals), "steps": steps, "best_epoch": best,
-                  "final_model": "last" if status in ("completed", "early_stopped") else None,
-                  "val": self.evals.get(last) if last is not None else None, "test": None,
-                  "wall_time": time.time() - self.t0, "error": error}
-        self.emitter.emit("run_ended", **result, sink_failures=self.emitter.sink_failures)
-        try:
-            self._write_run_json(status, result)
-        except OSError:
-            pass  # a full disk: the log's run_ended tells the end
-        self.heartbeat.stop()
-        self.emitter.close()
-        self.emitter = None
-
-    def _write_run_json(self, status: str, result: dict | None = None) -> None:
-        data = {"run_id": self.kit.run_dir.name, "status": status, "config": self.kit.config(),
-                "started": self.t0, "owner": owner_info(), **(result or {})}
-        atomic_write_json(self.kit.run_dir / "run.json", data)
+        self.recorder.end(status, {"epochs": len(self.evals), "steps": steps, "best_epoch": best,
+                                   "final_model": "last" if status in ("completed", "early_stopped") else None,
+                                   "val": self.evals.get(last) if last is not None else None, "test": None,
+                                   "wall_time": time.time() - self.t0, "error": error})
+        self.recorder = RunRecorder.quiet()  # what comes after the end goes nowhere
 
 
 def _size(dataset) -> int:

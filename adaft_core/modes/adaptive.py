@@ -1,4 +1,4 @@
-"""``adaptive`` (Stollenwerk 2022, ``specs/adaptive.md``): warm up, hold the LR while validation
+"""``adaptive`` (Stollenwerk 2022, ``docs/adaptive.md`` §6): warm up, hold the LR while validation
 loss improves, cool down, stop — the number of epochs adapts to the data.
 
 Strict improvement of validation loss (``v < best − min_delta``; epoch 0 always improves). At
@@ -10,9 +10,9 @@ consecutive non-improving epochs, at the end of the cooldown when restarts are o
 
 from __future__ import annotations
 
-from dataclasses import replace
+from dataclasses import asdict, replace
 
-from adaft_core.modes.base import Mode, plural
+from adaft_core.modes.base import MODE_DEFAULTS, Mode, plural
 from adaft_core.modes.schedules import AdaptiveSchedule, adaptive_lr
 
 
@@ -71,5 +71,10 @@ def wait_plan(settings):
     return {"cooldown_at": p + 1 if c > 0 else None, "stop_at": p + c + 1}
 
 
-ADAPTIVE = Mode("adaptive", default_epochs=250, fixed_length=False, lr=lr, rule=rule, plan=plan,
-                wait_plan=wait_plan)
+def load_state(saved: dict) -> AdaptiveSchedule:
+    return AdaptiveSchedule(**saved)
+
+
+# its own state: the AdaptiveSchedule (where the running cooldown started), saved as a JSON dict
+ADAPTIVE = Mode("adaptive", default_epochs=MODE_DEFAULTS.max_epochs, fixed_length=False, lr=lr, rule=rule,
+                plan=plan, wait_plan=wait_plan, new_state=AdaptiveSchedule, save_state=asdict, load_state=load_state)

@@ -44,7 +44,7 @@ class Decision:
 
 def epoch_phase(epoch: int, state: MonitorState, settings: ModeSettings, steps_per_epoch: int) -> str:
     """The LR phase an epoch runs in, from the state in force while it ran: the plan from its first step."""
-    return lr_plan(epoch - 1, state.schedule, settings, steps_per_epoch, None)["kind"]
+    return lr_plan(epoch - 1, get_mode(settings.mode).state_of(state), settings, steps_per_epoch, None)["kind"]
 
 
 def decide(
@@ -61,6 +61,8 @@ def decide(
 
     ``lr_max`` only fills the LR values of the decision's ``lr_plan`` (null without it).
     """
+    mode = get_mode(settings.mode)
+    state = replace(state, schedule=mode.state_of(state))  # the mode's own state, made before its first use
     phase = epoch_phase(epoch, state, settings, steps_per_epoch)
     improved = value < state.best - settings.min_delta
     if improved:
@@ -88,4 +90,4 @@ def decide(
             next_phase=next_phase(plan), lr_plan=plan, wait_plan=wait_plan(settings),
         )
 
-    return get_mode(settings.mode).rule(new, make, epoch, settings, steps_per_epoch, improved)
+    return mode.rule(new, make, epoch, settings, steps_per_epoch, improved)

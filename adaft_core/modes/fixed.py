@@ -2,7 +2,7 @@
 
 A fixed number of epochs with a linear warm-up over ``warmup_epochs`` and a linear decay to 0 at
 the end; the monitor is tracked (for the best epoch and ``final_model="best"``) but never stops
-training early.
+training early. They keep no state of their own (``MonitorState.schedule`` stays None).
 """
 
 from __future__ import annotations

@@ -21,7 +21,6 @@ from __future__ import annotations
 from typing import Any
 
 from adaft_core.modes.registry import get_mode
-from adaft_core.modes.schedules import AdaptiveSchedule
 
 STOPPED = "stopped"
 
@@ -36,10 +35,10 @@ def _plan(kind: str, start: int, end: int | None, then: str | None, lr_of, lr_ma
             "then": then}
 
 
-def lr_plan(epoch: int, schedule: AdaptiveSchedule, settings, steps_per_epoch: int, lr_max: float | None, *,
+def lr_plan(epoch: int, schedule: Any, settings, steps_per_epoch: int, lr_max: float | None, *,
             stop: bool = False) -> dict[str, Any]:
-    """The LR phase from the first step after epoch ``epoch`` on, under ``schedule`` (the monitor
-    state's, after the decision; ``epoch=-1``: the plan before training).
+    """The LR phase from the first step after epoch ``epoch`` on, under ``schedule`` (the mode's own
+    state in the monitor state, after the decision; ``epoch=-1``: the plan before training).
 
     ``kind``: the phase (``stop`` when training ends here); ``from_step``: the 1-based step it starts
     at (the run log's numbering); ``steps_left``: its length in steps (null: open-ended, until a
@@ -62,7 +61,7 @@ def lr_plan(epoch: int, schedule: AdaptiveSchedule, settings, steps_per_epoch: i
 
 def start_plan(settings, steps_per_epoch: int, lr_max: float | None = None) -> dict[str, Any]:
     """The plan before the first step (``run_started``'s ``lr_plan``): what epoch 0 runs in."""
-    return lr_plan(-1, AdaptiveSchedule(), settings, steps_per_epoch, lr_max)
+    return lr_plan(-1, get_mode(settings.mode).new_state(), settings, steps_per_epoch, lr_max)
 
 
 def next_phase(plan: dict[str, Any]) -> str:

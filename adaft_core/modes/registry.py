@@ -1,4 +1,9 @@
-"""The registry of training modes: name → :class:`~adaft_core.modes.base.Mode` (one module each)."""
+"""The registry of training modes: name → :class:`~adaft_core.modes.base.Mode` (one module each).
+
+An entry is all there is to a mode: its LR, its rule, its plan and its own state (``new_state``,
+``save_state``, ``load_state``), which the checkpoints (``adaft_core/run/state.py``) and the Trainer
+kit make, save and restore by asking :func:`get_mode`.
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Learning-rate schedules as pure functions of the optimizer step (``specs/adaptive.md``).
+"""Learning-rate schedules as pure functions of the optimizer step (``docs/adaptive.md`` §5–6).
 
 ``step`` is the 0-based index of the optimizer step (the very first step is ``step=0``); the
 function returns the learning rate that step uses. The run log's ``step`` events are 1-based, so

@@ -3,7 +3,7 @@ mode makes of it — the learning rate of every optimizer step and the decision 
 
 Nothing here re-implements a mode: :func:`simulate` drives the engine's own pure functions
 (``adaft_core.modes``: ``lr_at`` for every step, ``decide`` after every epoch, both through the
-mode registry) with a scripted curve instead of a model, exactly as ``engine.py`` calls them
+mode registry) with a scripted curve instead of a model, exactly as ``adaft_core/run/engine.py`` calls them
 between its optimizer steps and validations. The curve's presets (:data:`PRESETS`) show the
 typical cases; :func:`parse_curve` reads a curve typed as comma-separated numbers. Torch-free.
 """
@@ -17,7 +17,8 @@ from typing import Callable, Sequence
 
 from adaft_core.events.display import epoch_label
 from adaft_core.errors import ConfigError
-from adaft_core.modes import DEFAULT_EPOCHS, Decision, ModeSettings, MonitorState, decide, get_mode, lr_at
+from adaft_core.modes import (DEFAULT_EPOCHS, MODE_DEFAULTS, PEAK_LR, Decision, ModeSettings, MonitorState, decide,
+                               get_mode, lr_at)
 
 COMPARED = ("original", "stable", "adaptive")
 CURVE_EPOCHS = 24  # a preset's length: stable's 20 epochs fit, and adaptive's stop after an overfit
@@ -60,8 +61,9 @@ def curve_text(values: Sequence[float]) -> str:
     return ", ".join(f"{v:g}" for v in values)
 
 
-def parse_curve(text: str, max_epochs: int = 250) -> list[float]:
-    """Comma- (or space-) separated validation losses → floats; a ConfigError says what is wrong."""
+def parse_curve(text: str, max_epochs: int = max(DEFAULT_EPOCHS.values())) -> list[float]:
+    """Comma- (or space-) separated validation losses → floats, at most ``max_epochs`` (by default the
+    longest mode's default); a ConfigError says what is wrong."""
     parts = [p for p in text.replace(",", " ").split() if p]
     if not parts:
         raise ConfigError("type the validation loss after each epoch, e.g. 1.0, 0.8, 0.7, 0.75")
@@ -81,15 +83,15 @@ def parse_curve(text: str, max_epochs: int = 250) -> list[float]:
 
 @dataclass(frozen=True)
 class Knobs:
-    """The settings a learner moves (``TrainConfig``'s names); the rest are the modes' defaults."""
+    """The settings a learner moves (``TrainConfig``'s names), starting at the modes' defaults."""
 
-    lr: float = 2e-5
-    warmup_epochs: int = 2
-    cooldown_epochs: int = 7
-    patience: int = 0
-    restarts: bool = True
+    lr: float = PEAK_LR
+    warmup_epochs: int = MODE_DEFAULTS.warmup_epochs
+    cooldown_epochs: int = MODE_DEFAULTS.cooldown_epochs
+    patience: int = MODE_DEFAULTS.patience
+    restarts: bool = MODE_DEFAULTS.restarts
     steps_per_epoch: int = 10
-    min_delta: float = 0.0
+    min_delta: float = MODE_DEFAULTS.min_delta
 
     def settings(self, mode: str) -> ModeSettings:
         """The mode's slice of these knobs, as the engine builds it (max epochs: the mode's default)."""

@@ -5,10 +5,12 @@ is raised here, before anything is written) → create run folder and emit ``run
 each epoch: steps (data, forward, backward, strategy hook, clip, strategy hook, LR, optimizer
 step, ``step`` event) → validation (``eval``) → decision (``decision``) → checkpoint → after the
 last epoch: final model, test evaluation, ``run_ended``. Every exit path — completed, early
-stopped, stop signal, NaN loss, crash — emits ``run_ended`` (see ``_Run.end``).
+stopped, stop signal, NaN loss, crash — emits ``run_ended`` (see ``_Run._end``). The run folder,
+its log, heartbeat and ``run.json`` are the run recorder's (``store/recorder.py``, shared with the
+Trainer kit).
 
 Every checkpoint (after each epoch, and when a stop is requested mid-epoch) holds the full
-training state (``train_state.py``): ``resume(run)`` reopens the run folder, restores it, appends
+training state (``state.py``): ``resume(run)`` reopens the run folder, restores it, appends
 a ``resumed`` event to the same log and continues — bit-exactly the uninterrupted run on the CPU.
 A run that completes or stops early then drops its checkpoint, unless ``keep_checkpoint``.
 A write that fails (a full disk) ends the run with one :class:`~adaft_core.errors.OutputError`.
@@ -20,8 +22,6 @@ with ``accelerate launch`` or ``torchrun`` and it runs on every rank; only rank 
 from __future__ import annotations
 
 import math
-import os
-import socket
 import threading
 import time
 from contextlib import nullcontext
@@ -36,18 +36,16 @@ from adaft_core.run.setup import make_accelerator, make_optimizer, make_train_lo
 from adaft_core.run.evaluate import eval_loader, evaluate
 from adaft_core.run.padding_free import packed_collator
 from adaft_core.run.checkpoints import RunCheckpoints
-from adaft_core.events.emitter import EventEmitter, JsonlSink
 from adaft_core.modes import MonitorState, decide, get_mode, lr_at, start_plan
-from adaft_core.store.runs import (EVENTS_FILE, STOP_FILE, check_resumable, check_run_name_free, claim_run_dir, find_run,
-                                   new_run_id)
-from adaft_core.store.liveness import Heartbeat, owner_info
+from adaft_core.store.runs import check_resumable, check_run_name_free, find_run
+from adaft_core.store.recorder import RunRecorder
 from adaft_core.strategies import make_strategy
 from adaft_core.tasks.base import get_task
-from adaft_core.store.atomic import atomic_write_json, check_output_dir, output_error, save_model_dir
+from adaft_core.store.atomic import check_output_dir, output_error, save_model_dir
 from adaft_core.events.display import epoch_label
 from adaft_core.store.retention import drop_checkpoint
 from adaft_core.errors import OutputError
-from adaft_core.run.state import reopen_log, whole_checkpoint
+from adaft_core.run.state import whole_checkpoint
 
 __all__ = ["train", "resume", "RunResult"]
 
@@ -119,7 +117,7 @@ class _Run(RunCheckpoints):
     evals: dict[int, dict] = field(default_factory=dict)
     best_state: dict | None = None
     last_checkpoint: str | None = None
-    heartbeat: Heartbeat | None = None  # rank 0: tells readers this process still runs the run
+    recorder: RunRecorder | None = None  # the run folder's log, heartbeat and run.json (rank 0 only writes)
     eval_data_metrics: dict[str, dict] = field(default_factory=dict)  # --eval-data name -> metrics
     resume_dir: Path | None = None  # the run folder being continued (resume)
     started: float | None = None  # run.json "started" (a resumed run keeps its first one)
@@ -153,22 +151,19 @@ class _Run(RunCheckpoints):
                             emit=self._emit, accelerator=acc, train_loader=self.train_loader, seed=cfg.seed)
         if self.resume_dir is not None:
             self._restore()  # every rank: weights, optimizer, strategy, mode state, RNGs, position
-        if acc.is_main_process:
-            first_seq = 0
-            if self.resume_dir is not None:  # the same folder; the log's numbering goes on
-                self.run_dir, first_seq = self.resume_dir, reopen_log(self.resume_dir)
-            else:
-                run_id = new_run_id(cfg.task, cfg.mode, cfg.seed, cfg.run_name)
-                self.run_dir = claim_run_dir(cfg.output_dir, run_id, explicit_name=bool(cfg.run_name))
-            self.heartbeat = Heartbeat(self.run_dir).start()
-            self.emitter = EventEmitter(self.run_dir.name, [JsonlSink(self.run_dir / EVENTS_FILE), *self.sinks],
-                                        first_seq=first_seq)
-            self._write_run_json("running")
+        if not acc.is_main_process:
+            self.recorder = RunRecorder.quiet()  # only rank 0 writes and reports
+            return
+        record = dict(config=cfg.to_dict(), sinks=self.sinks, started=self.started or self.t0)
+        if self.resume_dir is not None:  # the same folder; the log's numbering goes on
+            self.recorder = RunRecorder.reopen(self.resume_dir, **record)
         else:
-            self.emitter = EventEmitter("", [])  # only rank 0 writes and reports
+            self.recorder = RunRecorder.new(cfg.output_dir, task=cfg.task, mode=cfg.mode, seed=cfg.seed,
+                                            run_name=cfg.run_name, **record)
+        self.run_dir = self.recorder.run_dir
 
     def _emit(self, name: str, **fields) -> None:
-        self.emitter.emit(name, **fields)
+        self.recorder.emit(name, **fields)
 
     # ------------------------------------------------------------------ the loop
     def execute(self) -> RunResult:
@@ -182,9 +177,9 @@ class _Run(RunCheckpoints):
             if self.resume_dir is None:
                 self._emit_run_started()
             else:
-                self._emit("resumed", step=self.step, epoch=self.start_epoch, checkpoint=self.resumed_from,
-                           host=socket.gethostname(), pid=os.getpid(), steps_per_epoch=self.steps_per_epoch,
-                           max_epochs=self.settings.max_epochs, metric=self.task.metric)
+                self.recorder.resumed(step=self.step, epoch=self.start_epoch, checkpoint=self.resumed_from,
+                                      steps_per_epoch=self.steps_per_epoch, max_epochs=self.settings.max_epochs,
+                                      metric=self.task.metric)
             self.strategy.on_train_start(run_dir=self.run_dir)  # e.g. ChildTuning-D's Fisher pass
             status, error = (self.finished, None) if self.finished else self._train_epochs()
             if status in ("completed", "early_stopped"):
@@ -253,10 +248,8 @@ class _Run(RunCheckpoints):
             metrics = self._evaluate("validation", epoch)
             self.monitor, decision = decide(self.monitor, epoch=epoch, value=metrics["loss"], lr_max=cfg.lr,
                                             settings=self.settings, steps_per_epoch=self.steps_per_epoch)
-            self._emit("decision", **vars(decision))
-            telemetry = self.strategy.on_validation(epoch=epoch, step=self.step)  # drift, leakage
-            if telemetry:
-                self._emit("telemetry", **telemetry)
+            self.recorder.validation(epoch=epoch, step=self.step, metric=self.task.metric, metrics=metrics,
+                                     decision=decision, strategy=self.strategy)  # eval, decision, telemetry
             if not math.isfinite(metrics["loss"]):
                 return "failed", f"non-finite validation loss after epoch {epoch}"
             final = ("early_stopped" if decision.early_stop else "completed") if decision.action == "stop" else None
@@ -272,10 +265,9 @@ class _Run(RunCheckpoints):
             features, self.collator, self.cfg.eval_batch_size, self.accelerator)
         metrics = evaluate(self.model, loader, features, self.task, self.accelerator, self.strategy)
         if split == "validation":
-            self.evals[epoch] = metrics
-        metric = self.task.metric
-        self._emit("eval", epoch=epoch, step=self.step, split=split, loss=metrics["loss"], metric=metric,
-                   score=metrics.get(metric), metrics=metrics)
+            self.evals[epoch] = metrics  # its eval event comes with the decision (recorder.validation)
+        else:
+            self.recorder.eval(epoch=epoch, step=self.step, split=split, metric=self.task.metric, metrics=metrics)
         return metrics
 
     def _finish(self) -> None:
@@ -301,59 +293,42 @@ class _Run(RunCheckpoints):
         best_epoch = self.monitor.best_epoch if self.monitor.best_epoch >= 0 else None
         val_epoch = best_epoch if final == "best" else max(self.evals, default=None)
         result = RunResult(
-            run_id=self.emitter.run_id, run_dir=self.run_dir, status=status, epochs=len(self.evals),
+            run_id=self.recorder.run_id, run_dir=self.run_dir, status=status, epochs=len(self.evals),
             steps=self.step, best_epoch=best_epoch, final_model=final,
             val=self.evals.get(val_epoch) if val_epoch is not None else None,
             test=getattr(self, "test_metrics", None), wall_time=time.time() - self.t0, error=error,
             eval_data=self.eval_data_metrics or None,
             model_dir=(self.run_dir / "model") if (final and self.cfg.save_model and self.run_dir) else None,
         )
-        self._emit("run_ended", status=status, epochs=result.epochs, steps=result.steps,
-                   best_epoch=best_epoch, final_model=final, val=result.val, test=result.test,
-                   eval_data=result.eval_data,
-                   wall_time=result.wall_time, error=error, sink_failures=self.emitter.sink_failures)
+        self.recorder.end(status, dict(epochs=result.epochs, steps=result.steps, best_epoch=best_epoch,
+                                       final_model=final, val=result.val, test=result.test,
+                                       eval_data=result.eval_data, wall_time=result.wall_time, error=error),
+                          result=result.to_dict())
         if self.accelerator.is_main_process:
-            try:
-                self._write_run_json(status, result)
-            except OSError:
-                pass  # a full disk: the log's run_ended (if it could be written) tells the end
             if status in ("completed", "early_stopped") and not self.cfg.keep_checkpoint:
                 drop_checkpoint(self.run_dir)  # weights + AdamW state of a run that cannot be resumed
-            if self.run_dir is not None:  # README.md in model/ (and a kept checkpoint/), from the log
-                from adaft_core.report.model_card import write_model_cards
+            from adaft_core.report.model_card import write_model_cards
 
-                write_model_cards(self.run_dir)
-        if self.heartbeat is not None:
-            self.heartbeat.stop()
-        self.emitter.close()
+            write_model_cards(self.run_dir)  # README.md in model/ (and a kept checkpoint/), from the log
         return result
 
     # ------------------------------------------------------------------ helpers
     def _emit_run_started(self) -> None:
         cfg, acc, info = self.cfg, self.accelerator, self.task.info
-        self._emit("run_started", config=cfg.to_dict(), task=cfg.task, mode=cfg.mode, strategy=cfg.strategy,
-                   lr_plan=start_plan(self.settings, self.steps_per_epoch, cfg.lr),
-                   model=cfg.model, model_path=self.task.model_path, seed=cfg.seed,
-                   train_size=info["train_size"], val_size=info["val_size"], test_size=info.get("test_size"),
-                   steps_per_epoch=self.steps_per_epoch, max_epochs=self.settings.max_epochs,
-                   labels=self.task.labels, device=str(acc.device), num_processes=acc.num_processes,
-                   mixed_precision=acc.mixed_precision, data=info.get("data"), chunks=info.get("chunks"),
-                   metric=self.task.metric, versions=run_versions(), truncated=info.get("truncated"),
-                   dropped=info.get("dropped"), sample=info.get("sample"), eval_data=info.get("eval_data"),
-                   glue_task=info.get("glue_task"), host=socket.gethostname(), pid=os.getpid(),
-                   empty_tokens=info.get("empty_tokens"))
-
-    def _write_run_json(self, status: str, result: RunResult | None = None) -> None:
-        data = {"run_id": self.run_dir.name, "status": status, "config": self.cfg.to_dict(),
-                "started": self.started or self.t0, "owner": owner_info()}
-        if result is not None:
-            data.update(result.to_dict())
-        atomic_write_json(self.run_dir / "run.json", data)
+        self.recorder.run_started(
+            config=cfg.to_dict(), task=cfg.task, mode=cfg.mode, strategy=cfg.strategy,
+            lr_plan=start_plan(self.settings, self.steps_per_epoch, cfg.lr),
+            model=cfg.model, model_path=self.task.model_path, seed=cfg.seed,
+            train_size=info["train_size"], val_size=info["val_size"], test_size=info.get("test_size"),
+            steps_per_epoch=self.steps_per_epoch, max_epochs=self.settings.max_epochs,
+            labels=self.task.labels, device=str(acc.device), num_processes=acc.num_processes,
+            mixed_precision=acc.mixed_precision, data=info.get("data"), chunks=info.get("chunks"),
+            metric=self.task.metric, versions=run_versions(), truncated=info.get("truncated"),
+            dropped=info.get("dropped"), sample=info.get("sample"), eval_data=info.get("eval_data"),
+            glue_task=info.get("glue_task"), empty_tokens=info.get("empty_tokens"))
 
     def _stop_requested(self) -> bool:
-        if self.stop_event is not None and self.stop_event.is_set():
-            return True
-        return bool(self.run_dir is not None and (self.run_dir / STOP_FILE).exists())
+        return bool(self.stop_event is not None and self.stop_event.is_set()) or self.recorder.stop_requested()
 
     def _any_rank(self, flag: bool) -> bool:
         if self.accelerator.num_processes == 1:

@@ -4,7 +4,7 @@ Predictions are ``task.predict(logits)`` (default: argmax over the last dim — 
 per example for classification; regression squeezes its single output). ``loss`` is ``None``
 for a split whose batches carry no ``labels`` (an out-of-domain set scored through a label map).
 
-The loss (``specs/adaptive.md``, validation row; config ``val_loss``):
+The loss (``docs/adaptive.md`` §4; config ``val_loss``):
 
 * ``"token_mean"`` (default): the mean over all labelled tokens of the split (over examples for
   classification and regression) — one sum and one count per example, added up over the whole

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import platform
 from dataclasses import asdict, dataclass
+from importlib.metadata import version
 from pathlib import Path
 from typing import Any
 
@@ -39,7 +40,5 @@ def run_versions() -> dict[str, str]:
     import torch
     import transformers
 
-    from adaft_core import __version__
-
-    return {"adaft": __version__, "python": platform.python_version(), "torch": torch.__version__,
+    return {"adaft": version("adaft"), "python": platform.python_version(), "torch": torch.__version__,
             "transformers": transformers.__version__, "accelerate": accelerate.__version__}

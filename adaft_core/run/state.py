@@ -5,11 +5,15 @@ A checkpoint folder (``<run>/checkpoint/``) is a ``save_pretrained`` model folde
 
 - ``train_state.json`` — the structure and every plain value: position (optimizer ``step``, the
   ``epoch`` training continues in, the micro-batches of that epoch already consumed), the mode
-  state (``MonitorState`` with its ``AdaptiveSchedule``), the validation metrics so far, the
-  optimizer's hyper-parameters, the strategy's counters, the Python/NumPy RNG states;
+  state (``MonitorState``, whose mode-own part each mode saves itself through the mode registry),
+  the validation metrics so far, the optimizer's hyper-parameters, the strategy's counters, the
+  Python/NumPy RNG states;
 - ``train_state.safetensors`` — every tensor of that structure (AdamW ``exp_avg``/``exp_avg_sq``/
   ``step``, the best model for ``final_model="best"``, strategy statistics and masks, the torch
   CPU/CUDA generator states and the training loader's generator state at the epoch start).
+
+:class:`TrainState` is that state as a typed record (the habit of transformers' ``TrainerState``):
+the run builds one to checkpoint and reads one back to resume, each field saved under its own name.
 
 :func:`flatten` turns nested dicts/lists/tuples of tensors and JSON scalars into a JSON skeleton
 in which every tensor is ``{"__tensor__": key}``; :func:`unflatten` reverses it. Reading uses
@@ -27,9 +31,8 @@ from __future__ import annotations
 
 import json
 import random
-import shutil
 import warnings
-from dataclasses import asdict
+from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
 
@@ -37,7 +40,7 @@ import numpy as np
 import torch
 
 from adaft_core.errors import ConfigError
-from adaft_core.modes import AdaptiveSchedule, MonitorState
+from adaft_core.modes import MonitorState, get_mode
 
 STATE_JSON = "train_state.json"
 STATE_TENSORS = "train_state.safetensors"
@@ -171,13 +174,67 @@ def restore_rng(state: dict, loader_generator: torch.Generator | None = None) ->
         torch.cuda.set_rng_state_all(state["cuda"])
 
 
-# ---------------------------------------------------------------------- the mode state
-def monitor_to_dict(monitor: MonitorState) -> dict:
-    return asdict(monitor)
+# ---------------------------------------------------------------------- the training state record
+def monitor_to_dict(monitor: MonitorState, mode: str) -> dict:
+    """The monitor state as a JSON dict; its ``schedule`` (the mode's own state) saved by mode ``mode``."""
+    entry = get_mode(mode)
+    saved = {f.name: getattr(monitor, f.name) for f in fields(monitor)}
+    saved["schedule"] = entry.save_state(entry.state_of(monitor))
+    return saved
 
 
-def monitor_from_dict(d: dict) -> MonitorState:
-    return MonitorState(**{**d, "schedule": AdaptiveSchedule(**d["schedule"])})
+def monitor_from_dict(saved: dict, mode: str) -> MonitorState:
+    """Inverse of :func:`monitor_to_dict`: the mode ``mode`` restores its own state."""
+    return MonitorState(**{**saved, "schedule": get_mode(mode).load_state(saved["schedule"])})
+
+
+@dataclass
+class TrainState:
+    """What a checkpoint holds beside the model weights, one typed field each.
+
+    :meth:`to_tree` gives each field under its own name to :func:`write_state`; :meth:`read`
+    restores them from :func:`read_state`'s tree the same way. The files' layout is the one adaft
+    has written since 0.2.0, so earlier checkpoints still resume (the fixed modes, which keep no
+    state of their own, save their ``schedule`` as null and ignore the one older files hold).
+    """
+
+    step: int  # optimizer steps taken
+    epoch: int  # the 0-based epoch training continues in
+    batches_done: int  # micro-batches of that epoch already trained on (0: it starts afresh)
+    finished: str | None  # the run's status when only its end is left (the checkpoint after the last decision)
+    elapsed: float  # seconds of training so far
+    steps_per_epoch: int
+    monitor: MonitorState  # the decisions' state, with the mode's own
+    evals: dict[int, dict]  # the validation metrics of each epoch so far
+    best_state: dict[str, torch.Tensor] | None  # the best epoch's weights (final_model="best"), else None
+    optimizer: dict  # the optimizer's state_dict
+    strategy: dict  # the update strategy's state_dict
+    rng: dict  # every random generator training draws from (:func:`capture_rng`)
+
+    def to_tree(self, mode: str) -> dict:
+        """The nested dict :func:`write_state` writes: every field under its name, the monitor as JSON
+        (its mode state saved by mode ``mode``)."""
+        tree = {f.name: getattr(self, f.name) for f in fields(self)}
+        tree["monitor"] = monitor_to_dict(self.monitor, mode)
+        return tree
+
+    @classmethod
+    def from_tree(cls, tree: dict, mode: str) -> "TrainState":
+        """Inverse of :meth:`to_tree`."""
+        values = {f.name: tree[f.name] for f in fields(cls)}
+        values["monitor"] = monitor_from_dict(tree["monitor"], mode)
+        return cls(**values)
+
+    @classmethod
+    def read(cls, folder: Path, mode: str, steps_per_epoch: int | None = None) -> "TrainState":
+        """The training state in checkpoint ``folder`` of a run in mode ``mode``; a ConfigError when it
+        is unreadable (see :func:`read_state`) or does not fit."""
+        tree = read_state(folder, steps_per_epoch)
+        try:
+            return cls.from_tree(tree, mode)
+        except (KeyError, TypeError, ValueError) as exc:
+            raise ConfigError(f"the training state in {folder} does not fit this run ({type(exc).__name__}: "
+                              f"{exc}); it cannot be resumed") from exc
 
 
 # ---------------------------------------------------------------------- model weights
@@ -248,22 +305,3 @@ def whole_checkpoint(run_dir: Path) -> Path | None:
     raise ConfigError(f"run {run_dir.name!r} cannot be resumed: {'; '.join(problems)}. To train it again from "
                       f"step 0, move {run_dir / CHECKPOINT} (and {CHECKPOINT}.old) out of the run folder and "
                       "resume it again, or start a new run")
-
-
-# ---------------------------------------------------------------------- reopening a run folder
-def reopen_log(run_dir: Path) -> int:
-    """Prepare a run folder for appending: cut a half-written last line off the log, remove the
-    ``STOP`` file of the stop being resumed from and the temporary files of writes the previous
-    process did not finish; the ``seq`` the next event gets."""
-    from adaft_core.store.run_log import read_log
-    from adaft_core.store.runs import EVENTS_FILE, STOP_FILE, drop_incomplete_tail
-
-    drop_incomplete_tail(run_dir / EVENTS_FILE)
-    (run_dir / STOP_FILE).unlink(missing_ok=True)
-    for tmp in run_dir.glob("*.tmp-*"):  # half-done atomic writes of the dead process
-        if tmp.is_dir():
-            shutil.rmtree(tmp, ignore_errors=True)
-        else:
-            tmp.unlink(missing_ok=True)
-    events = read_log(run_dir / EVENTS_FILE).events
-    return events[-1]["seq"] + 1 if events else 0

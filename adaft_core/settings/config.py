@@ -1,7 +1,7 @@
 """The run configuration: one typed dataclass, each setting declared once, validated at the edge.
 
 Every field is declared with :func:`~adaft_core.settings.declare.setting`: its help text, group, valid
-choices or range and (where special) its CLI flag. ``adaft train``'s flags (``cli_train.py``), the
+choices or range and (where special) its CLI flag. ``adaft train``'s flags (``cli/train.py``), the
 dashboard form (``dashboard/launch/form.py``) and the README's settings table
 (``scripts/settings_table.py``) derive from these declarations; ``SETTINGS`` holds them.
 
@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from adaft_core.errors import ConfigError, choices_message
-from adaft_core.modes import DEFAULT_EPOCHS, MODES, ModeSettings
+from adaft_core.modes import DEFAULT_EPOCHS, MODE_DEFAULTS, MODES, PEAK_LR, ModeSettings
 from adaft_core.settings.declare import Setting, setting, settings_of
 from adaft_core.settings.strategy_options import STRATEGY_NAMES, check_strategy_options
 from adaft_core.tasks import PAIR_TASKS
@@ -63,7 +63,8 @@ SEED_RANGE = dict(low=0, high=2**32 - 1)  # what NumPy's (and so accelerate's se
 
 @dataclass
 class TrainConfig:
-    """Everything that defines a run. Defaults follow ``specs/adaptive.md``."""
+    """Everything that defines a run. Defaults follow ``docs/adaptive.md`` §3; the training mode's are
+    declared once in ``adaft_core/modes`` (``MODE_DEFAULTS``, each mode's ``default_epochs``)."""
 
     task: str = setting("ner", "what the model learns: token classification (NER), sentence(-pair) "
                         "classification, or regression on scores (STS-B style)", group="data", choices=TASKS)
@@ -73,7 +74,7 @@ class TrainConfig:
     data: str = setting("wikigold", "'wikigold' (shipped NER data), a folder of train/dev[/test] files, "
                         "'hf:NAME[:CONFIG]', a save_to_disk folder or 'glue/TASK'", group="data",
                         suggestions=_shipped_data, title="dataset", metavar="SOURCE")
-    mode: str = setting("adaptive", "training mode: original (5 epochs, warm-up and linear decay), stable "
+    mode: str = setting(MODE_DEFAULTS.mode, "training mode: original (5 epochs, warm-up and linear decay), stable "
                         "(the same over 20 epochs), adaptive (constant LR, cooldown when validation loss "
                         "stops improving)", group="schedule", choices=lambda: tuple(MODES), title="training mode")
     strategy: str = setting("vanilla", "update strategy: which gradient entries reach the optimizer",
@@ -112,7 +113,7 @@ class TrainConfig:
     max_epochs: int | None = setting(None, "epochs of original/stable, the cap of adaptive", group="schedule",
                                      low=1, default_text="per mode: " + ", ".join(
                                          f"{mode} {epochs}" for mode, epochs in DEFAULT_EPOCHS.items()))
-    lr: float = setting(2e-5, "peak learning rate", **_positive("schedule"), label="lr (learning rate)",
+    lr: float = setting(PEAK_LR, "peak learning rate", **_positive("schedule"), label="lr (learning rate)",
                         title="learning rate")
     batch_size: int = setting(16, "training batch size (per device)", group="training", low=1)
     eval_batch_size: int = setting(64, "evaluation batch size", group="training", low=1)
@@ -127,13 +128,15 @@ class TrainConfig:
                                               high_open=True, metavar=("B1", "B2"))
     adam_eps: float = setting(1e-8, "AdamW epsilon", **_positive("training"))
     max_grad_norm: float = setting(1.0, "gradient clipping norm", **_positive("training"))
-    warmup_epochs: int = setting(2, "epochs of linear LR warm-up", group="schedule", low=0)
-    cooldown_epochs: int = setting(7, "adaptive: epochs of the linear cooldown to 0", group="schedule", low=0)
-    patience: int = setting(0, "adaptive: non-improving epochs tolerated before a cooldown starts",
+    warmup_epochs: int = setting(MODE_DEFAULTS.warmup_epochs, "epochs of linear LR warm-up", group="schedule", low=0)
+    cooldown_epochs: int = setting(MODE_DEFAULTS.cooldown_epochs, "adaptive: epochs of the linear cooldown to 0",
+                                   group="schedule", low=0)
+    patience: int = setting(MODE_DEFAULTS.patience, "adaptive: non-improving epochs tolerated before a cooldown starts",
                             group="schedule", low=0)
-    restarts: bool = setting(True, "adaptive: an improving epoch inside a cooldown restarts constant LR",
-                             group="schedule")
-    min_delta: float = setting(0.0, "improvement: validation loss below best - min_delta", group="schedule", low=0)
+    restarts: bool = setting(MODE_DEFAULTS.restarts, "adaptive: an improving epoch inside a cooldown restarts "
+                             "constant LR", group="schedule")
+    min_delta: float = setting(MODE_DEFAULTS.min_delta, "improvement: validation loss below best - min_delta",
+                               group="schedule", low=0)
     final_model: str = setting("last", "the model kept and tested: the last epoch's or the best validation "
                                "epoch's", group="schedule", choices=FINAL_MODELS)
     mixed_precision: str = setting("auto", "auto: bf16 on a GPU that supports it, else fp32; no: fp32",

@@ -9,7 +9,7 @@ the message under its field).
 
 ``TrainConfig`` declares its fields with :func:`setting` (dataclass field metadata) and
 :func:`settings_of` turns them into Settings; ``strategy_options.py`` declares the update
-strategies' options with the same class. ``adaft train``'s flags (``cli_train.py``), the
+strategies' options with the same class. ``adaft train``'s flags (``cli/train.py``), the
 dashboard form and the README's settings table (``scripts/settings_table.py``) derive from them.
 """
 

@@ -3,10 +3,10 @@
 Each strategy (``adaft_core/strategies/``) takes only its own options
 (``TrainConfig.strategy_options``); this module says which, with their defaults and valid values,
 so that checking a config, ``adaft train``'s strategy flags, the dashboard form and the README
-table need no torch. The strategies take their defaults and checks from here
-(:func:`option_defaults`, :func:`check_strategy_options`); ``tests/test_settings.py`` checks that
-the registry in ``strategies/__init__.py`` and this declaration name the same strategies and
-options with the same defaults.
+table need no torch. This is the one list of strategies (:data:`STRATEGY_DEFAULTS`, name ->
+options -> default): the strategies take their options, defaults and checks from here
+(:func:`option_defaults`, :func:`check_strategy_options`), and ``strategies/__init__.py`` maps each
+name to its class, refusing to import when a name has no class or a class no name.
 """
 
 from __future__ import annotations

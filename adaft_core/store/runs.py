@@ -2,7 +2,8 @@
 
 A run lives in ``<output_dir>/<run_id>/``:
 
-- ``events.jsonl`` — the run log (one event per line, DESIGN.md's contract), flushed per event;
+- ``events.jsonl`` — the run log (one event per line, flushed per event; the contract of
+  ``docs/events.md``);
 - ``run.json`` — config, owner (host, pid, process start) and status (``running`` while it
   trains, then the final status);
 - ``heartbeat.json`` — rewritten every few seconds while the run's process lives (liveness.py);

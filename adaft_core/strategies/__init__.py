@@ -1,4 +1,4 @@
-"""Update strategies by name (a plain registry: name → class; see ``base.py`` for the hooks).
+"""Update strategies by name (a registry: declared name → class; see ``base.py`` for the hooks).
 
 - ``vanilla`` — every gradient entry is used (option: ``telemetry``);
 - ``dps-dense`` — DPS with Σ g² statistics (``dps.py``);
@@ -11,25 +11,29 @@ Shared pieces: ``scope.py`` (which parameters, layer and kind), ``stages.py`` (D
 files, overlap, per-head/neuron summary), ``telemetry.py`` (``mask`` and ``telemetry`` events,
 drift, leakage).
 
-Each factory receives only its own options (``TrainConfig.strategy_options``), declared once with
-their defaults in ``adaft_core/settings/strategy_options.py``; an unknown option or a bad value is a
-:class:`~adaft_core.errors.ConfigError` that names it.
+Each strategy's name and options (with their defaults and checks) are declared once, torch-free, in
+``adaft_core/settings/strategy_options.py``; here each declared name is mapped to the class whose
+``name`` it is, and importing fails if a declared strategy has no class or a class no declaration.
+Each factory receives only its own options (``TrainConfig.strategy_options``); an unknown option or
+a bad value is a :class:`~adaft_core.errors.ConfigError` that names it.
+
+May import: errors, settings (the strategies' declaration), torch. Never store/, run/ or above.
 """
 
 from __future__ import annotations
 
 from adaft_core.errors import ConfigError, choices_message
+from adaft_core.settings.strategy_options import STRATEGY_NAMES
 from adaft_core.strategies.base import UpdateStrategy
 from adaft_core.strategies.childtuning import ChildTuningD, ChildTuningF
 from adaft_core.strategies.dps import DPSDense, DPSMix
 
-STRATEGIES: dict[str, type[UpdateStrategy]] = {
-    "vanilla": UpdateStrategy,
-    "dps-dense": DPSDense,
-    "dps-mix": DPSMix,
-    "childtuning-d": ChildTuningD,
-    "childtuning-f": ChildTuningF,
-}
+_BY_NAME = {cls.name: cls for cls in (UpdateStrategy, DPSDense, DPSMix, ChildTuningD, ChildTuningF)}
+if set(_BY_NAME) != set(STRATEGY_NAMES):  # the classes implement exactly the declared strategies
+    raise ImportError(f"strategy classes {sorted(_BY_NAME)} do not match the strategies declared in "
+                      f"adaft_core/settings/strategy_options.py: {sorted(STRATEGY_NAMES)}")
+# name -> class, in the declaration's order
+STRATEGIES: dict[str, type[UpdateStrategy]] = {name: _BY_NAME[name] for name in STRATEGY_NAMES}
 
 
 def _strategy_class(name: str) -> type[UpdateStrategy]:
@@ -48,5 +52,5 @@ def make_strategy(name: str, options: dict | None = None) -> UpdateStrategy:
     return _strategy_class(name)(**(options or {}))
 
 
-__all__ = ["STRATEGIES", "UpdateStrategy", "DPSDense", "DPSMix", "ChildTuningD", "ChildTuningF",
+__all__ = ["STRATEGIES", "STRATEGY_NAMES", "UpdateStrategy", "DPSDense", "DPSMix", "ChildTuningD", "ChildTuningF",
            "make_strategy", "strategy_options"]

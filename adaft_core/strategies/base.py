@@ -1,6 +1,6 @@
 """The update-strategy interface: the engine's hook points, options and saved state.
 
-A strategy decides which gradient entries reach the optimizer (``specs/dps.md``). The engine
+A strategy decides which gradient entries reach the optimizer (``docs/dps.md`` §3). The engine
 calls, in this order:
 
 - ``setup(model, steps_per_epoch=, total_steps=, emit=, accelerator=, train_loader=, seed=)`` —

@@ -1,4 +1,4 @@
-"""ChildTuning-D and ChildTuning-F (``specs/dps.md``; Xu et al., EMNLP 2021).
+"""ChildTuning-D and ChildTuning-F (``docs/dps.md`` §9–10; Xu et al., EMNLP 2021).
 
 ``childtuning-d`` options: ``keep_fraction`` (default 0.3: the top 30 % of Fisher values are
 updated; the paper's ``reserve_p``), ``fisher_batches`` (default: the whole training set; a

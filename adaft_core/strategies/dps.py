@@ -1,4 +1,4 @@
-"""DPS-Dense and DPS-Mix (``specs/dps.md``), composed of small parts:
+"""DPS-Dense and DPS-Mix (``docs/dps.md`` §6–8), composed of small parts:
 
 - the stage schedule (``stages.py``, pure functions of the step and the stage length S);
 - the statistic a Stage I accumulates (``gradient_stats.py``: Σ g², or for DPS-Mix Σ (g ⊙ m)²

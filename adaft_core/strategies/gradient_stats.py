@@ -1,4 +1,4 @@
-"""The DPS statistics (``specs/dps.md``): what a Stage I accumulates to score the entries of
+"""The DPS statistics (``docs/dps.md`` §7–8): what a Stage I accumulates to score the entries of
 each covered weight matrix for the next selection.
 
 - :class:`SquaredGradients` (DPS-Dense): Σ g² of the raw — accumulated over micro-batches,

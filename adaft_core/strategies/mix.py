@@ -1,4 +1,4 @@
-"""DPS-Mix's mixing piece (``specs/dps.md``): Mixout toward W⁰ in Stage I, a frozen-at-stage-start
+"""DPS-Mix's mixing piece (``docs/dps.md`` §8): Mixout toward W⁰ in Stage I, a frozen-at-stage-start
 mix in Stage II. The strategy itself (stages, statistic, selection) is ``dps.py``'s ``DPSMix``.
 
 With q = keep_fraction = 1 − p and an anchor A, the forward of every covered Linear uses

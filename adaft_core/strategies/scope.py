@@ -1,4 +1,4 @@
-"""Which parameters a strategy covers, found by walking the model (``specs/dps.md`` "Scope").
+"""Which parameters a strategy covers, found by walking the model (``docs/dps.md`` §4).
 
 Nothing here knows BERT attribute names. The transformer blocks are the ``nn.ModuleList`` whose
 children hold the most ``nn.Linear`` layers (``bert.encoder.layer``, ``distilbert.transformer.layer``,

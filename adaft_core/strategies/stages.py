@@ -1,4 +1,4 @@
-"""The DPS stage schedule as pure functions of the optimizer step (``specs/dps.md``).
+"""The DPS stage schedule as pure functions of the optimizer step (``docs/dps.md`` §6).
 
 Optimizer steps count from 1. With stage length ``S``, stage ``k = ceil(t / S)``; odd ``k`` is
 Stage I (full update, statistics), even ``k`` is Stage II (masked update). For S = 4:

@@ -1,13 +1,13 @@
 """Live telemetry of the sparse strategies: ``mask`` events and the ``telemetry`` event.
 
-``mask`` (DESIGN.md's contract) — at every selection: ``step`` (the optimizer step the mask first
-applies to; 0 for ChildTuning-D's mask chosen before training), ``stage``, ``strategy``,
-``keep_fraction``, ``modules``: one entry per covered parameter, in model order, with ``name``,
-``layer`` (block index; null for pooler/head/embeddings), ``kind``, ``kept`` (fraction of entries
-kept), ``overlap_prev`` (Jaccard with this parameter's previous reported mask; null the first
-time) and, for attention matrices, ``per_head`` (kept fraction per head). Extra fields:
-``selection`` (1, 2, …), ``kept_total``, ``skipped_steps`` (statistics steps dropped as non-finite),
-``file`` (the persisted mask file relative to the run folder, or null).
+``mask`` (the event contract, ``docs/events.md`` §3; ``docs/dps.md`` §11) — at every selection:
+``step`` (the optimizer step the mask first applies to; 0 for ChildTuning-D's mask chosen before
+training), ``stage``, ``strategy``, ``keep_fraction``, ``modules``: one entry per covered parameter,
+in model order, with ``name``, ``layer`` (block index; null for pooler/head/embeddings), ``kind``,
+``kept`` (fraction of entries kept), ``overlap_prev`` (Jaccard with this parameter's previous
+reported mask; null the first time) and, for attention matrices, ``per_head`` (kept fraction per
+head). Extra fields: ``selection`` (1, 2, …), ``kept_total``, ``skipped_steps`` (statistics steps
+dropped as non-finite), ``file`` (the persisted mask file relative to the run folder, or null).
 
 ``telemetry`` (this module's extension of the contract) — ``trigger``: ``"validation"`` (emitted by
 the engine after every validation's ``decision``) or ``"stage_end"`` (a DPS Stage II has just
@@ -19,7 +19,7 @@ name → the same per matrix (validation only); ``leakage``: null, or in / at th
 (and for ChildTuning-D since the start) ``{"ratio", "rms_ratio", "by_layer", "since_step"}`` — the
 update of the *unselected* entries relative to the selected ones since ``since_step``:
 ``ratio = ‖ΔW ⊙ ¬M‖ / ‖ΔW ⊙ M‖`` and ``rms_ratio`` the same per entry (root mean square), which
-AdamW momentum and weight decay make non-zero (``specs/dps.md`` "Common ground").
+AdamW momentum and weight decay make non-zero (``docs/dps.md`` §2).
 """
 
 from __future__ import annotations

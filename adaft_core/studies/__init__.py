@@ -11,4 +11,7 @@ functions the notebooks only call:
 - :mod:`.figures`: their Plotly figures.
 
 Everything reads run folders and event logs (what the engine recorded); nothing re-derives it.
+
+May import: errors, settings, store, strategies (mask files) and sweep. Never run/, cli/ or the
+dashboard; only the notebooks import this folder.
 """

@@ -14,6 +14,13 @@ def _colors(names) -> dict:
     return {n: PALETTE[i % len(PALETTE)] for i, n in enumerate(dict.fromkeys(names))}
 
 
+def _layer_label(group) -> str:
+    """A layer as the figures show it, counted from 1 like the epochs (the tables count from 0);
+    other groups (``pooler``, ``head``) as they are."""
+    text = str(group)
+    return str(int(text) + 1) if text.isdigit() else text
+
+
 def modes_figure(table, metric: str = "f1", method: str = "mode", row: str = "data"):
     """Score (mean ± std over seeds) and epochs against the training-set size: one row per dataset,
     one line per mode; x is the number of training examples the runs used (log scale)."""
@@ -51,20 +58,23 @@ def modes_figure(table, metric: str = "f1", method: str = "mode", row: str = "da
 
 
 def overlap_figure(overlap):
-    """Jaccard overlap per transformer layer, one line per pair of runs, with its chance level dashed."""
+    """Jaccard overlap per transformer layer, one line per pair of runs, with its chance level dashed.
+    The axis counts the layers from 1, like the epochs (the table's ``layer`` column counts from 0)."""
     import plotly.graph_objects as go
 
     fig = go.Figure()
     colors = _colors(overlap["pair"])
     for pair, part in overlap.groupby("pair", sort=False):
-        fig.add_trace(go.Scatter(x=part["layer"], y=part["jaccard"], mode="lines+markers", name=pair,
+        layer = part["layer"] + 1
+        fig.add_trace(go.Scatter(x=layer, y=part["jaccard"], mode="lines+markers", name=pair,
                                  legendgroup=pair, line=dict(color=colors[pair])))
-        fig.add_trace(go.Scatter(x=part["layer"], y=part["chance"], mode="lines", name=f"{pair}: chance",
+        fig.add_trace(go.Scatter(x=layer, y=part["chance"], mode="lines", name=f"{pair}: chance",
                                  legendgroup=pair, showlegend=False,
                                  line=dict(color=colors[pair], dash="dash", width=1),
                                  hovertemplate="chance level %{y:.3f}<extra>" + pair + "</extra>"))
     fig.update_layout(title="Masks in common per layer (Jaccard; dashed: two random masks of the same sizes)",
-                      xaxis=dict(title="transformer layer", dtick=1), yaxis=dict(title="Jaccard overlap", range=[0, 1]),
+                      xaxis=dict(title="transformer layer (from 1)", dtick=1),
+                      yaxis=dict(title="Jaccard overlap", range=[0, 1]),
                       height=380, width=980, template="plotly_white", margin=dict(t=50, l=60, r=20, b=50))
     return fig
 
@@ -81,7 +91,8 @@ def head_maps_figure(maps: Mapping[str, object]):
                         vertical_spacing=0.18)
     for i, label in enumerate(labels):
         frame = maps[label]
-        fig.add_trace(go.Heatmap(z=frame.values, x=list(frame.columns), y=[f"layer {r}" for r in frame.index],
+        fig.add_trace(go.Heatmap(z=frame.values, x=list(frame.columns),
+                                 y=[f"layer {_layer_label(r)}" for r in frame.index],
                                  zmin=0, zmax=1, colorscale="Viridis", showscale=i == 0,
                                  colorbar=dict(title="kept"),
                                  hovertemplate="%{y}, head %{x}: %{z:.2f} kept<extra>" + label + "</extra>"),
@@ -103,14 +114,15 @@ def drift_figure(final, over_epochs, by: str = "strategy"):
                         horizontal_spacing=0.1)
     colors = _colors(list(final[by]) + list(over_epochs[by]))
     for name, part in final.groupby(by, sort=False):
-        fig.add_trace(go.Scatter(x=part["group"].astype(str), y=part["mean"], mode="lines+markers", name=str(name),
+        fig.add_trace(go.Scatter(x=[_layer_label(g) for g in part["group"]], y=part["mean"], mode="lines+markers",
+                                 name=str(name),
                                  legendgroup=str(name), line=dict(color=colors[name]),
                                  error_y=dict(type="data", array=part["std"].fillna(0))), row=1, col=1)
     for name, part in over_epochs.groupby(by, sort=False):
         fig.add_trace(go.Scatter(x=part["epoch"], y=part["mean"], mode="lines+markers", name=str(name),
                                  legendgroup=str(name), showlegend=False, line=dict(color=colors[name]),
                                  error_y=dict(type="data", array=part["std"].fillna(0))), row=1, col=2)
-    fig.update_xaxes(title_text="layer (pooler, head: outside the layers)", type="category", row=1, col=1)
+    fig.update_xaxes(title_text="layer from 1 (pooler, head: outside the layers)", type="category", row=1, col=1)
     fig.update_xaxes(title_text="epoch", dtick=1, row=1, col=2)
     fig.update_yaxes(title_text="‖W − W⁰‖ / ‖W⁰‖", rangemode="tozero", row=1, col=1)
     fig.update_yaxes(rangemode="tozero", row=1, col=2)

@@ -14,6 +14,10 @@ checkpoint like every run.
     grid = make_grid({"mode": ["original", "adaptive"], "seed": [1, 2, 3]}, {"train_fraction": 0.1})
     run_sweep(grid, output_dir="runs")
     table = report(grid.sweep_name(), output_dir="runs")   # a pandas DataFrame per cell
+
+May import: errors, settings, store (run folders, the launcher) and the package's public
+``adaft_core.train`` / ``resume`` (a point trained in this process or in a Ray task). Never run/'s
+modules directly (run/ never imports this folder), cli/ or the dashboard.
 """
 
 from __future__ import annotations
@@ -156,24 +160,34 @@ def sweep_status(name: str, output_dir: str | Path = "runs") -> Manifest:
         raise ConfigError(f"no sweep {name!r} in {output_dir}; sweeps there: {', '.join(known) or 'none'}")
     for point in manifest.points:
         refresh_point(point, output_dir, manifest.grid.get("settings"))
+    manifest.metric = manifest.metric or _metric(output_dir, manifest)
     return manifest
 
 
-def report(name: str, output_dir: str | Path = "runs"):
-    """The per-cell table of sweep ``name`` as a pandas DataFrame (see ``aggregate``)."""
+SPLITS = ("test", "validation")  # which score a report aggregates
+
+
+def report(name: str, output_dir: str | Path = "runs", *, split: str = "test",
+           baseline: tuple[str, Any] | None = None):
+    """The per-cell table of sweep ``name`` as a pandas DataFrame (see ``aggregate``): the final
+    model's ``split`` score (``validation``: the last validation, e.g. to choose a recipe without
+    looking at the test split); with ``baseline`` (``("strategy", "vanilla")``) the paired columns."""
+    if split not in SPLITS:
+        raise ConfigError(f"split {split!r}: choose one of {', '.join(SPLITS)}")
     manifest = sweep_status(name, output_dir)
-    rows = [{**p.values, "score": p.score if p.status in DONE else None, "epochs": p.epochs,
-             "wall_time": p.wall_time} for p in manifest.points]
-    return aggregate(rows, list(manifest.grid["factors"]))
+    rows = [{**p.values, "score": (p.score if split == "test" else p.val_score) if p.status in DONE else None,
+             "epochs": p.epochs, "wall_time": p.wall_time} for p in manifest.points]
+    return aggregate(rows, list(manifest.grid["factors"]), baseline)
 
 
-def write_report_files(name: str, output_dir: str | Path = "runs") -> tuple[Path, Path]:
+def write_report_files(name: str, output_dir: str | Path = "runs", *, split: str = "test",
+                       baseline: tuple[str, Any] | None = None) -> tuple[Path, Path]:
     """``report.md`` and the standalone ``figure.html`` next to the manifest."""
-    table = report(name, output_dir)
+    table = report(name, output_dir, split=split, baseline=baseline)
     metric = sweep_status(name, output_dir).metric or "score"
     folder = sweep_dir(output_dir, name)
     md = folder / "report.md"
-    md.write_text(to_markdown(table, metric) + "\n", encoding="utf-8")
+    md.write_text(to_markdown(table, f"{split} {metric}", baseline) + "\n", encoding="utf-8")
     html = folder / "figure.html"
-    figure(table, metric).write_html(str(html), include_plotlyjs=True, full_html=True)
+    figure(table, metric, split=split).write_html(str(html), include_plotlyjs=True, full_html=True)
     return md, html

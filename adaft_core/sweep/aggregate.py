@@ -14,9 +14,19 @@ SIZE_FACTORS = ("train_fraction", "train_size")  # the data-size axis of the fig
 STAT_COLUMNS = ("runs", "mean", "std", "converged", "epochs", "wall_time")
 
 
-def aggregate(rows: Sequence[dict[str, Any]], factors: Sequence[str]):
-    """``rows``: one dict per point with its factor values and ``score``, ``epochs``, ``wall_time``."""
+def aggregate(rows: Sequence[dict[str, Any]], factors: Sequence[str], baseline: tuple[str, Any] | None = None):
+    """``rows``: one dict per point with its factor values and ``score``, ``epochs``, ``wall_time``.
+    With ``baseline`` (``("strategy", "vanilla")``), the paired columns of
+    :func:`adaft_core.sweep.paired.paired` follow the statistics."""
     import pandas as pd
+
+    if baseline is not None:
+        from adaft_core.sweep.paired import paired
+
+        table = aggregate(rows, factors)
+        extra = paired(rows, factors, baseline)
+        cell = [f for f in factors if f != "seed"]
+        return table.merge(extra, on=cell, how="left") if cell else table
 
     cell = [f for f in factors if f != "seed"]
     frame = pd.DataFrame(list(rows), columns=[*factors, "score", "epochs", "wall_time"])
@@ -35,28 +45,38 @@ def aggregate(rows: Sequence[dict[str, Any]], factors: Sequence[str]):
     return out.drop(columns=["_all"], errors="ignore")[[*cell, *STAT_COLUMNS]]
 
 
-def to_markdown(table, metric: str = "score") -> str:
-    """A Markdown table; mean ± std in one column as a paper would print it."""
-    cell = [c for c in table.columns if c not in STAT_COLUMNS]
+def to_markdown(table, metric: str = "score", baseline: tuple[str, Any] | None = None) -> str:
+    """A Markdown table; mean ± std in one column as a paper would print it; the paired columns
+    (wins/ties/losses, mean difference, p, std ratio) when the table has them."""
+    from adaft_core.sweep.paired import PAIRED_COLUMNS, paired_headers, paired_text
+
+    cell = [c for c in table.columns if c not in STAT_COLUMNS and c not in PAIRED_COLUMNS]
+    compared = baseline is not None and "pairs" in table.columns
     head = [*cell, "runs", f"{metric} mean ± std", "converged", "epochs", "wall time (s)"]
+    if compared:
+        head += paired_headers(baseline)
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for _, row in table.iterrows():
         std = "" if row["std"] != row["std"] else f" ± {row['std']:.3f}"  # NaN: one run
         lines.append("| " + " | ".join([*(str(row[c]) for c in cell), str(int(row["runs"])),
                                         f"{row['mean']:.3f}{std}", f"{int(row['converged'])}/{int(row['runs'])}",
-                                        f"{row['epochs']:.1f}", f"{row['wall_time']:.0f}"]) + " |")
+                                        f"{row['epochs']:.1f}", f"{row['wall_time']:.0f}",
+                                        *(paired_text(row.to_dict()) if compared else ())])
+                     + " |")
     return "\n".join(lines)
 
 
-def figure(table, metric: str = "score"):
+def figure(table, metric: str = "score", split: str = "test"):
     """Score against data size with error bars, one line per method; epochs against data size beside it."""
     import plotly.graph_objects as go
     from plotly.colors import qualitative
     from plotly.subplots import make_subplots
 
     size = next((f for f in SIZE_FACTORS if f in table.columns), None)
-    methods = [c for c in table.columns if c not in STAT_COLUMNS and c != size]
-    fig = make_subplots(rows=1, cols=2, subplot_titles=(f"test {metric}", "epochs"))
+    from adaft_core.sweep.paired import PAIRED_COLUMNS
+
+    methods = [c for c in table.columns if c not in STAT_COLUMNS and c not in PAIRED_COLUMNS and c != size]
+    fig = make_subplots(rows=1, cols=2, subplot_titles=(f"{split} {metric}", "epochs"))
     groups = table.groupby(methods, sort=False) if methods else [((), table)]
     for i, (key, part) in enumerate(groups):
         key = key if isinstance(key, tuple) else (key,)

@@ -38,7 +38,8 @@ class Point:
     run_id: str
     status: str = "queued"  # queued / running / completed / early_stopped / stopped / failed / interrupted
     reason: str | None = None
-    score: float | None = None
+    score: float | None = None  # the final model's test score
+    val_score: float | None = None  # its last validation score
     epochs: int | None = None
     wall_time: float | None = None
 
@@ -148,12 +149,13 @@ def refresh_point(point: Point, runs_dir: str | Path, settings: dict[str, Any] |
         return point
     taken = other_run(folder, point, settings)
     if taken:
-        point.status, point.reason, point.score, point.epochs, point.wall_time = "failed", taken, None, None, None
+        point.status, point.reason, point.score, point.val_score = "failed", taken, None, None
+        point.epochs, point.wall_time = None, None
         return point
     s = summarize_run(folder)
     point.status = s.status if s.status not in ("unknown", "starting") else point.status
     point.epochs, point.wall_time = s.epochs, s.wall_time
-    point.score = s.test_score if s.test_score is not None else None
+    point.score, point.val_score = s.test_score, s.val_score
     if s.status in ("failed", "stopped", "interrupted", "unreadable"):
         point.reason = _run_error(folder) or point.reason or f"{s.status} (see its run log)"
     return point

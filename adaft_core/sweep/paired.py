@@ -96,3 +96,41 @@ def paired(rows: Sequence[dict[str, Any]], factors: Sequence[str], baseline: tup
             stats = _compare(scores, groups[base_key])
         out.append({**dict(zip(cell, key)), **stats})
     return pd.DataFrame(out, columns=[*cell, *PAIRED_COLUMNS])
+
+
+BASELINES = {"strategy": "vanilla", "mode": "original"}  # what a paper compares against, per factor
+
+
+def default_baseline(factors: dict[str, list]) -> tuple[str, Any] | None:
+    """The comparison a reader expects of a grid with seeds: vanilla among the strategies, else
+    the original mode among the modes; None when the seed does not vary or neither is in the grid."""
+    if len(factors.get("seed", [])) < 2:
+        return None
+    return next(((f, v) for f, v in BASELINES.items() if v in factors.get(f, []) and len(factors[f]) > 1), None)
+
+
+def parse_baseline(text: str, factors: dict[str, list]) -> tuple[str, Any]:
+    """``"strategy=vanilla"`` → ``("strategy", "vanilla")``, the value typed like the factor's."""
+    from adaft_core.sweep.grid import parse_values
+
+    factor, sep, value = str(text).partition("=")
+    if not sep or not factor.strip() or not value.strip():
+        raise ConfigError(f"--baseline {text!r}: give FACTOR=VALUE, e.g. strategy=vanilla")
+    factor = factor.strip()
+    if factor not in factors or factor == "seed":
+        raise ConfigError(f"--baseline {text!r}: {factor!r} is not a factor of this sweep other than seed; "
+                          f"choices: {', '.join(f for f in factors if f != 'seed') or 'none'}")
+    return factor, parse_values(factor, value.strip())[0]
+
+
+def paired_headers(baseline: tuple[str, Any]) -> list[str]:
+    """The paired columns' headers as people read them (the first names the baseline)."""
+    return [f"wins/ties/losses vs {baseline[1]}", "mean diff", "p (Wilcoxon)", "std ratio"]
+
+
+def paired_text(rec: dict[str, Any]) -> list[str]:
+    """A row's paired columns as text, in :func:`paired_headers`' order; '–' where not compared."""
+    fmt = lambda x, spec: "–" if x != x else format(x, spec)  # noqa: E731  (NaN: not compared)
+    pairs = int(rec.get("pairs") or 0)
+    counts = f"{int(rec['wins'])}/{int(rec['ties'])}/{int(rec['losses'])}" if pairs else "–"
+    return [counts, fmt(rec["mean_diff"], "+.3f"), fmt(rec["p_value"], ".3f"), fmt(rec["std_ratio"], ".2f")]

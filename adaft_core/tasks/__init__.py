@@ -5,7 +5,10 @@
 (``classification.py``; GLUE metrics in ``glue_metrics.py``, label maps in ``pair_labels.py``).
 The registry ``TASKS`` maps a task name to its ``prepare(config) -> PreparedTask`` (``base.py``);
 each factory imports its module when called, so importing the package (and checking a config)
-stays cheap and torch-free.
+stays cheap and torch-free. ``models.py`` resolves a model name and loads model and tokenizer.
+
+May import: errors, data (the readers) and store (the atomic folder write of a fetched model).
+Never run/, cli/, integrations/, studies/, report/ or the dashboard.
 """
 
 from __future__ import annotations

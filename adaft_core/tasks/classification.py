@@ -26,14 +26,14 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from adaft_core.data.ner_corpus import take_fraction
+from adaft_core.data.glue import GLUE_TASKS
 from adaft_core.data.pair_sources import load_eval_set, load_pair_splits, parse_eval_spec
 from adaft_core.data.pairs import Columns
-from adaft_core.data.subsets import stratified_sample
+from adaft_core.data.subsets import stratified_sample, take_fraction
 from adaft_core.errors import ConfigError, DataError
 from adaft_core.tasks.models import load_sequence_classifier, load_tokenizer, resolve_model
 from adaft_core.tasks.base import PreparedTask
-from adaft_core.tasks.glue_metrics import GLUE_TASKS, classification_metrics, headline_metric, regression_metrics
+from adaft_core.tasks.glue_metrics import classification_metrics, headline_metric, regression_metrics
 from adaft_core.tasks.pair_labels import check_eval_labels, check_known, check_label_map, label_list, mapped_classes
 
 

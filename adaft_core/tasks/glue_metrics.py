@@ -29,14 +29,8 @@ from typing import Sequence
 
 import numpy as np
 
-# glue task -> (adaft task, headline metric)
-GLUE_TASKS = {
-    "cola": ("classification", "mcc"), "sst2": ("classification", "accuracy"),
-    "mrpc": ("classification", "f1"), "qqp": ("classification", "f1"),
-    "stsb": ("regression", "pearson"), "mnli": ("classification", "accuracy"),
-    "qnli": ("classification", "accuracy"), "rte": ("classification", "accuracy"),
-    "wnli": ("classification", "accuracy"), "ax": ("classification", "mcc"),
-}
+from adaft_core.data.glue import GLUE_TASKS  # the tasks and their headline metrics
+
 CLASSIFICATION_METRICS = ("accuracy", "macro_f1", "mcc", "f1", "precision", "recall")
 REGRESSION_METRICS = ("pearson", "spearman", "mse")
 POSITIVE_NAMES = ("1", "true", "yes", "positive", "equivalent", "duplicate", "entailment", "entails")

@@ -2,7 +2,7 @@
 
 Kept instead of ``DataCollatorForTokenClassification``: :func:`collate` gives the same tensors (tested), ~10x faster.
 
-The evaluation protocol (``specs/adaptive.md``) fixes the rules: the *first* sub-token of each
+The evaluation protocol (``docs/adaptive.md`` §9) fixes the rules: the *first* sub-token of each
 word carries its label and every other position gets ``-100`` (ignored by loss and metrics, so
 scores are per word, not per word piece); a sentence longer than ``max_seq_length`` is split at
 word boundaries, never truncated, so no entity is lost; the headline metric is seqeval's

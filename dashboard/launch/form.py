@@ -1,4 +1,4 @@
-"""The run setup form (its Start / Stop buttons drive a :class:`~dashboard.trainer.Trainer`).
+"""The run setup form (its Start / Stop buttons drive a :class:`~adaft_dashboard.launch.trainer.Trainer`).
 
 Each field is built from the setting's declaration (``adaft_core.settings.config.SETTINGS``,
 ``adaft_core.settings.strategy_options.OPTIONS``): closed choices (task, mode, strategy, final model, mixed
@@ -243,7 +243,7 @@ class RunForm:
 
     def refresh(self, run=None) -> None:
         """Mirror the trainer's state in the buttons, the status line (red only for a failure) and
-        the progress line of ``run`` (its :class:`~dashboard.state.RunState`, when the page has
+        the progress line of ``run`` (its :class:`~adaft_dashboard.live.state.RunState`, when the page has
         read it); a failed Start's error goes under its field (called by the UI pump)."""
         t = self.trainer
         busy = t.busy

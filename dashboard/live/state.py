@@ -1,11 +1,12 @@
 """Pure event → series reducer: what the dashboard knows about each run (no widget, no torch).
 
-:class:`Store` routes event dicts (DESIGN.md's contract) to one :class:`RunState` per ``run_id``.
-A run's events may arrive twice (its in-process queue *and* the tail of its ``events.jsonl``):
-an event whose ``seq`` is not above the last one applied is dropped, so each source only has to
-deliver its events in order. Every applied event bumps ``version``, which is how the views know
-what to redraw. The views read derived facts from here — phase spans, markers, decision lines,
-the patience/cooldown indicator, a table row — so all of it is testable without widgets.
+:class:`Store` routes event dicts (the contract of ``docs/events.md``) to one :class:`RunState` per
+``run_id``. A run's events may arrive twice (its in-process queue *and* the tail of its
+``events.jsonl``): an event whose ``seq`` is not above the last one applied is dropped, so each
+source only has to deliver its events in order. Every applied event bumps ``version``, which is how
+the views know what to redraw. The views read derived facts from here — phase spans, markers,
+decision lines, the patience/cooldown indicator, a table row — so all of it is testable without
+widgets.
 Nothing here knows a training mode's rules: phases, plans and limits are read from the events
 (``decision``'s ``phase`` / ``next_phase`` / ``lr_plan`` / ``wait_plan``), so a new mode needs no
 change here.

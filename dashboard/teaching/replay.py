@@ -2,14 +2,14 @@
 play/pause control, so a class sees the LR phases, the validation curve and the decisions —
 early stopping included — arrive as they did during training.
 
-``ReplayView(events).widget``: a ``Play`` button linked to a step slider; frame ``k`` is the run
-log up to its ``k``-th ``step`` event and the evaluations and decisions that followed it (frame
-0: ``run_started`` only; the last frame: the whole log, ``run_ended`` included). Each frame is
-folded into a :class:`~dashboard.state.RunState` and drawn by the Live tab's
-:class:`~dashboard.figures.CurvesView` and :func:`~dashboard.panels.render` (going back
-rebuilds the state from the start: a few hundred events, instant). Nothing is re-derived: what
-is drawn is what the events say. ``ReplayView.example()`` replays the run shipped in
-``adaft_core/examples``.
+``ReplayView(events).widget``: a ``Play`` button linked to a step slider; frame ``k`` is the run log
+up to its ``k``-th ``step`` event and the evaluations and decisions that followed it (frame 0:
+``run_started`` only; the last frame: the whole log, ``run_ended`` included). Each frame is folded
+into a :class:`~adaft_dashboard.live.state.RunState` and drawn by the Live tab's
+:class:`~adaft_dashboard.views.figures.CurvesView` and :func:`~adaft_dashboard.views.panels.render`
+(going back rebuilds the state from the start: a few hundred events, instant). Nothing is
+re-derived: what is drawn is what the events say. ``ReplayView.example()`` replays the run shipped
+in ``adaft_core/examples``.
 """
 
 from __future__ import annotations

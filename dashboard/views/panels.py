@@ -3,7 +3,7 @@
 Everything shown comes from the ``decision`` events' fields (``reason``, ``wait``, ``wait_plan``,
 ``next_phase``, ``lr_plan``): the panel knows no training mode.
 
-Rendered as one HTML widget from :class:`~dashboard.state.RunState` facts; ``render(run)`` is
+Rendered as one HTML widget from :class:`~adaft_dashboard.live.state.RunState` facts; ``render(run)`` is
 pure (returns the HTML string) so tests can read exactly what a person sees.
 """
 

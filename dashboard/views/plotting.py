@@ -1,6 +1,6 @@
 """Small helpers shared by the figures: downsampling, smoothing, colours, full re-sends.
 
-Habits from DESIGN.md: a displayed trace holds at most ~5 k points (the run log keeps every
+Two habits of live Plotly views: a displayed trace holds at most ~5 k points (the run log keeps every
 step), and a figure is re-sent whole when a new browser view attaches, because Voila drops the
 edits a FigureWidget received before the page connected.
 """

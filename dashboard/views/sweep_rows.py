@@ -22,6 +22,7 @@ from typing import Any
 
 from adaft_core.events.display import epoch_label
 from adaft_core.sweep.aggregate import STAT_COLUMNS, aggregate
+from adaft_core.sweep.paired import PAIRED_COLUMNS, default_baseline, paired_headers, paired_text
 from adaft_core.sweep.manifest import DONE, Manifest, Point
 
 from adaft_dashboard.views.panels import status_badge
@@ -84,10 +85,12 @@ def results(rows: list[dict[str, Any]]) -> tuple:
 
 
 def sweep_table(manifest: Manifest, rows: list[dict[str, Any]]):
-    """``adaft_core.sweep.aggregate`` of the points done so far (a pandas DataFrame per cell)."""
+    """``adaft_core.sweep.aggregate`` of the points done so far (a pandas DataFrame per cell), with
+    the paired columns against the grid's natural baseline (vanilla, else the original mode)."""
     records = [{**r["values"], "score": r["score"] if r["status"] == "done" else None, "epochs": r["epochs"],
                 "wall_time": r["wall_time"]} for r in rows]
-    return aggregate(records, list(manifest.grid.get("factors", {})))
+    factors = manifest.grid.get("factors", {})
+    return aggregate(records, list(factors), default_baseline(factors))
 
 
 def cells_table(factors: dict[str, list], table):
@@ -96,11 +99,12 @@ def cells_table(factors: dict[str, list], table):
     import pandas as pd
 
     cell = [f for f in factors if f != "seed"]
+    stats = [c for c in (*STAT_COLUMNS, *PAIRED_COLUMNS) if c in table.columns]
     known = {tuple(rec[c] for c in cell): rec for rec in table.to_dict("records")}
-    empty = {"runs": 0, **{c: math.nan for c in STAT_COLUMNS[1:]}}
-    rows = [{**dict(zip(cell, combo)), **{c: known.get(combo, empty)[c] for c in STAT_COLUMNS}}
+    empty = {"runs": 0, "pairs": 0, **{c: math.nan for c in stats if c not in ("runs", "pairs")}}
+    rows = [{**dict(zip(cell, combo)), **{c: known.get(combo, empty)[c] for c in stats}}
             for combo in itertools.product(*(factors[c] for c in cell))]
-    return pd.DataFrame(rows, columns=[*cell, *STAT_COLUMNS])
+    return pd.DataFrame(rows, columns=[*cell, *stats])
 
 
 # ---------------------------------------------------------------------- HTML
@@ -137,18 +141,22 @@ def points_html(rows: list[dict[str, Any]], factors: list[str], metric: str) -> 
             + "".join(body) + "</table>")
 
 
-def cells_html(cells, metric: str) -> str:
-    """The aggregate per cell, as ``adaft sweep report`` prints it (mean ± sample std)."""
-    cell = [c for c in cells.columns if c not in STAT_COLUMNS]
+def cells_html(cells, metric: str, baseline: tuple[str, Any] | None = None) -> str:
+    """The aggregate per cell, as ``adaft sweep report`` prints it (mean ± sample std; with
+    ``baseline``, the paired columns of ``adaft sweep report --baseline``)."""
+    cell = [c for c in cells.columns if c not in STAT_COLUMNS and c not in PAIRED_COLUMNS]
+    compared = baseline is not None and "pairs" in cells.columns
     head = "".join(_TH.format(html.escape(h)) for h in (*cell, "runs", f"test {metric} mean ± std", "converged",
-                                                         "epochs", "wall time"))
+                                                         "epochs", "wall time",
+                                                         *(paired_headers(baseline) if compared else ())))
     body = []
     for rec in cells.to_dict("records"):
         runs = int(rec["runs"])
         std = "" if not math.isfinite(rec["std"]) else f" ± {rec['std']:.3f}"
         stats = [str(runs), f"{fmt(rec['mean'], '.3f')}{std}" if runs else "–",
                  f"{int(rec['converged'])}/{runs}" if runs else "–", fmt(rec["epochs"], ".1f"),
-                 "–" if not math.isfinite(rec["wall_time"]) else f"{rec['wall_time']:.0f} s"]
+                 "–" if not math.isfinite(rec["wall_time"]) else f"{rec['wall_time']:.0f} s",
+                 *(paired_text(rec) if compared else ())]
         body.append("<tr class='adaft-cell'>" + "".join(_TD.format(html.escape(str(rec[c]))) for c in cell)
                     + "".join(_TD.format(s) for s in stats) + "</tr>")
     return (f"<table class='adaft-sweep-cells' style='border-collapse:collapse;font-size:13px'><tr>{head}</tr>"

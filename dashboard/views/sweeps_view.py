@@ -23,6 +23,7 @@ import plotly.graph_objects as go
 
 from adaft_core.errors import ConfigError
 from adaft_core.sweep.aggregate import figure
+from adaft_core.sweep.paired import default_baseline
 from adaft_core.sweep.manifest import MANIFEST, Manifest, load_manifest
 
 from adaft_dashboard.views.plotting import ViewWatcher
@@ -223,7 +224,7 @@ class SweepsView:
 
     def _draw_results(self, manifest: Manifest, rows: list[dict], metric: str) -> None:
         cells = cells_table(manifest.grid.get("factors", {}), sweep_table(manifest, rows))
-        self.cells.value = cells_html(cells, metric)
+        self.cells.value = cells_html(cells, metric, default_baseline(manifest.grid.get("factors", {})))
         fresh = figure(cells, metric)
         grid = (manifest.name, len(fresh.data), tuple(t.name for t in fresh.data))
         if self.fig is None or grid != self._fig_grid:  # a new grid: a new figure, built once
