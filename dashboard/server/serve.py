@@ -46,6 +46,7 @@ import ipaddress
 import os
 import re
 import secrets
+import sys
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -280,5 +281,8 @@ def serve(runs_dir: str | Path = "runs", port: int = DEFAULT_PORT, ip: str = "12
     from adaft_dashboard.server.door import DashboardVoila
 
     argv = voila_argv(port, ip, cull_idle, open_browser, max_kernels, page, preheat)
-    DashboardVoila.launch_instance(argv=argv, config=Config(config))
+    try:
+        DashboardVoila.launch_instance(argv=argv, config=Config(config))
+    except KeyboardInterrupt:  # a second Ctrl-C while the server stops: stop quietly, not with a traceback
+        print("adaft dashboard: stopped", file=sys.stderr)
     return 0
