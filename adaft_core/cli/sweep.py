@@ -133,19 +133,19 @@ def cmd_sweep(args: argparse.Namespace) -> int:
 
 def cmd_sweep_report(args: argparse.Namespace) -> int:
     from adaft_core.sweep import report, sweep_status, write_report_files
-    from adaft_core.sweep.aggregate import to_markdown
     from adaft_core.sweep.paired import parse_baseline
 
     manifest = sweep_status(args.name, args.output_dir)
     baseline = parse_baseline(args.baseline, manifest.grid["factors"]) if args.baseline else None
+    if args.format == "markdown":  # the table of report.md, written beside the manifest
+        md, _ = write_report_files(args.name, args.output_dir, split=args.split, baseline=baseline)
+        print(md.read_text(encoding="utf-8").rstrip("\n"))
+        return 0
     table = report(args.name, args.output_dir, split=args.split, baseline=baseline)
     if args.format == "csv":
         sys.stdout.write(table.to_csv(index=False))
-    elif args.format == "json":
-        print(table.to_json(orient="records", indent=2))
     else:
-        print(to_markdown(table, f"{args.split} {manifest.metric or 'score'}", baseline))
-        write_report_files(args.name, args.output_dir, split=args.split, baseline=baseline)
+        print(table.to_json(orient="records", indent=2))
     return 0
 
 

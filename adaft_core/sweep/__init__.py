@@ -172,9 +172,12 @@ def report(name: str, output_dir: str | Path = "runs", *, split: str = "test",
     """The per-cell table of sweep ``name`` as a pandas DataFrame (see ``aggregate``): the final
     model's ``split`` score (``validation``: the last validation, e.g. to choose a recipe without
     looking at the test split); with ``baseline`` (``("strategy", "vanilla")``) the paired columns."""
+    return _table(sweep_status(name, output_dir), split, baseline)
+
+
+def _table(manifest: Manifest, split: str, baseline: tuple[str, Any] | None):
     if split not in SPLITS:
         raise ConfigError(f"split {split!r}: choose one of {', '.join(SPLITS)}")
-    manifest = sweep_status(name, output_dir)
     rows = [{**p.values, "score": (p.score if split == "test" else p.val_score) if p.status in DONE else None,
              "epochs": p.epochs, "wall_time": p.wall_time} for p in manifest.points]
     return aggregate(rows, list(manifest.grid["factors"]), baseline)
@@ -182,9 +185,11 @@ def report(name: str, output_dir: str | Path = "runs", *, split: str = "test",
 
 def write_report_files(name: str, output_dir: str | Path = "runs", *, split: str = "test",
                        baseline: tuple[str, Any] | None = None) -> tuple[Path, Path]:
-    """``report.md`` and the standalone ``figure.html`` next to the manifest."""
-    table = report(name, output_dir, split=split, baseline=baseline)
-    metric = sweep_status(name, output_dir).metric or "score"
+    """``report.md`` (the table ``adaft sweep report`` prints) and the standalone ``figure.html``
+    next to the manifest; the run logs are read once."""
+    manifest = sweep_status(name, output_dir)
+    table = _table(manifest, split, baseline)
+    metric = manifest.metric or "score"
     folder = sweep_dir(output_dir, name)
     md = folder / "report.md"
     md.write_text(to_markdown(table, f"{split} {metric}", baseline) + "\n", encoding="utf-8")
