@@ -52,6 +52,8 @@ def test_run_names_are_deterministic_and_safe():
     ({"seed": "1,,2"}, "none empty"),
     ({"lr": "fast"}, "expected a number"),
     ({"seed": [1, 1]}, "lists a value twice"),
+    ({"padding_free": "true,maybe"}, "expected true or false, got 'maybe'"),
+    ({"padding_free": [1, 0]}, "expected true or false"),
 ])
 def test_bad_grids_are_one_clear_message(factors, message):
     with pytest.raises(ConfigError, match=message):
@@ -143,3 +145,15 @@ def test_strategy_options_can_be_factors(tmp_path):
         make_grid({"keep_fraction": [0.5]}, {"strategy_options": {"keep_fraction": 0.7}})
     with pytest.raises(ConfigError, match="sweep point .*keep_fraction=1.5"):
         point_configs(make_grid({"keep_fraction": [1.5]}, {"strategy": "dps-dense"}, name="bad"), str(tmp_path))
+
+
+def test_padding_free_is_an_on_off_factor(tmp_path):
+    """padding_free varies as true/false (TOML booleans or text), named on/off, into each point's settings."""
+    from adaft_core.sweep import point_configs
+
+    assert parse_values("padding_free", "false,TRUE") == [False, True]
+    path = tmp_path / "pf.toml"
+    path.write_text('name = "pf"\n[grid]\npadding_free = [false, true]\nseed = [1]\n'
+                    '[settings]\nmodel = "minilm-2l"\n')
+    configs = point_configs(read_grid_file(path), str(tmp_path))
+    assert [(c["run_name"], c["padding_free"]) for c in configs] == [("pf-pfoff-s1", False), ("pf-pfon-s1", True)]

@@ -51,11 +51,12 @@ def per_sentence_attention(module, query, key, value, attention_mask, scaling=No
 
         return sdpa_attention_forward(module, query, key, value, attention_mask, scaling=scaling,
                                       dropout=dropout, **kwargs)
-    bounds = cu_seq_lens_q.tolist()  # on a GPU: one sync per layer (its varlen flash kernels avoid it)
+    lengths = cu_seq_lens_q.diff().tolist()  # on a GPU: one sync per layer (its varlen flash kernels avoid it)
     dropout = dropout if module.training else 0.0
-    out = torch.cat([F.scaled_dot_product_attention(query[:, :, a:b], key[:, :, a:b], value[:, :, a:b],
-                                                    dropout_p=dropout, scale=scaling)
-                     for a, b in zip(bounds[:-1], bounds[1:])], dim=2)
+    # split, not slicing: the backward of a split is one concatenation, of a slice a zeroed full-size buffer per sentence
+    out = torch.cat([F.scaled_dot_product_attention(q, k, v, dropout_p=dropout, scale=scaling)
+                     for q, k, v in zip(query.split(lengths, 2), key.split(lengths, 2), value.split(lengths, 2))],
+                    dim=2)
     return out.transpose(1, 2), None
 
 

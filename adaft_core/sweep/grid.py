@@ -1,7 +1,7 @@
 """A sweep's grid: which settings vary, their values, the points and their run names.
 
 A grid maps *factors* (a few ``TrainConfig`` settings: mode, strategy, train fraction / size,
-seed, dataset, model, learning rate, and the strategy options keep fraction and stage steps) to
+seed, dataset, model, learning rate, padding-free on/off, and the strategy options keep fraction and stage steps) to
 lists of values; its points are the Cartesian product in
 the order the factors were given, the seed varying fastest when it is last. Every other setting
 of a point comes from ``settings`` unchanged. A grid comes from comma-separated flag values
@@ -42,6 +42,7 @@ FACTORS: dict[str, tuple[type, str]] = {
     "lr": (float, "lr"),
     "keep_fraction": (float, "kf"),
     "stage_steps": (int, "ss"),
+    "padding_free": (bool, "pf"),
 }
 # factors that are strategy options: a point puts them into ``strategy_options``
 OPTION_FACTORS = ("keep_fraction", "stage_steps")
@@ -89,6 +90,11 @@ def parse_values(factor: str, text: str) -> list[Any]:
 
 
 def _typed(factor: str, kind: type, value: Any) -> Any:
+    if kind is bool:
+        text = str(value).strip().lower() if isinstance(value, (bool, str)) else None
+        if text not in ("true", "false"):
+            raise ConfigError(f"sweep factor {factor!r}: expected true or false, got {value!r}")
+        return text == "true"
     if kind is str:
         if not isinstance(value, str):
             raise ConfigError(f"sweep factor {factor!r}: expected text, got {value!r}")
@@ -165,7 +171,10 @@ def point_run_name(sweep: str, point: dict[str, Any]) -> str:
     parts = [sweep]
     for factor, value in point.items():
         tag = FACTORS[factor][1]
-        text = _slug(value) if isinstance(value, str) else format(value, "g")
+        if isinstance(value, bool):
+            text = "on" if value else "off"
+        else:
+            text = _slug(value) if isinstance(value, str) else format(value, "g")
         parts.append(f"{tag}{text}")
     return "-".join(parts)
 
