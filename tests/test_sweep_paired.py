@@ -186,3 +186,12 @@ def test_default_baseline_is_vanilla_or_original_with_seeds():
     assert default_baseline({"mode": ["original", "adaptive"], "seed": [1, 2]}) == ("mode", "original")
     assert default_baseline({"strategy": ["vanilla", "dps-dense"], "seed": [1]}) is None
     assert default_baseline({"lr": [1e-4, 2e-4], "seed": [1, 2]}) is None
+
+
+def test_headers_name_the_baseline_and_an_on_off_factor_in_full():
+    from adaft_core.sweep.paired import paired_headers, parse_baseline
+
+    assert paired_headers(("strategy", "vanilla"))[0] == "wins/ties/losses vs vanilla"
+    baseline = parse_baseline("padding_free=false", {"padding_free": [False, True], "seed": [1, 2]})
+    assert baseline == ("padding_free", False)
+    assert paired_headers(baseline)[0] == "wins/ties/losses vs padding_free=false"

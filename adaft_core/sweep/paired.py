@@ -125,7 +125,9 @@ def parse_baseline(text: str, factors: dict[str, list]) -> tuple[str, Any]:
 
 def paired_headers(baseline: tuple[str, Any]) -> list[str]:
     """The paired columns' headers as people read them (the first names the baseline)."""
-    return [f"wins/ties/losses vs {baseline[1]}", "mean diff", "p (Wilcoxon)", "std ratio"]
+    factor, value = baseline
+    named = f"{factor}={str(value).lower()}" if isinstance(value, bool) else value  # "vs False" would say nothing
+    return [f"wins/ties/losses vs {named}", "mean diff", "p (Wilcoxon)", "std ratio"]
 
 
 def paired_text(rec: dict[str, Any]) -> list[str]:
