@@ -67,7 +67,8 @@ def to_markdown(table, metric: str = "score", baseline: tuple[str, Any] | None =
 
 
 def figure(table, metric: str = "score", split: str = "test"):
-    """Score against data size with error bars, one line per method; epochs against data size beside it."""
+    """Score against data size with error bars, one line per method; epochs against data size beside it
+    (a grid without a size factor: one category per cell on the x axis)."""
     import plotly.graph_objects as go
     from plotly.colors import qualitative
     from plotly.subplots import make_subplots
@@ -81,7 +82,7 @@ def figure(table, metric: str = "score", split: str = "test"):
     for i, (key, part) in enumerate(groups):
         key = key if isinstance(key, tuple) else (key,)
         label = " / ".join(map(str, key)) or "runs"
-        x = part[size] if size else list(range(len(part)))
+        x = part[size] if size else [label] * len(part)  # no size axis: one category per cell
         color = qualitative.Plotly[i % len(qualitative.Plotly)]
         fig.add_trace(go.Scatter(x=x, y=part["mean"], error_y=dict(type="data", array=part["std"].fillna(0)),
                                  mode="lines+markers", name=label, legendgroup=label, line=dict(color=color)),
@@ -89,6 +90,6 @@ def figure(table, metric: str = "score", split: str = "test"):
         fig.add_trace(go.Scatter(x=x, y=part["epochs"], mode="lines+markers", name=label, legendgroup=label,
                                  showlegend=False, line=dict(color=color)), row=1, col=2)
     for col in (1, 2):
-        fig.update_xaxes(title_text=size or "cell", type="log" if size else None, row=1, col=col)
+        fig.update_xaxes(title_text=size or " / ".join(methods), type="log" if size else "category", row=1, col=col)
     fig.update_layout(height=420, width=980, template="plotly_white", margin=dict(t=40))
     return fig
