@@ -20,6 +20,7 @@ from throughput_readme import write_readme
 from throughput_runs import FALLBACK, base_config, machine_meta, measure, summarize
 
 from adaft_core.tasks.base import get_task
+from adaft_core.run.padding_free import labels_per_token
 
 HERE = Path(__file__).resolve().parent
 
@@ -37,23 +38,16 @@ def pad_fraction(lengths: list[int], batch_size: int, seed: int = 0) -> float:
     return 1 - real / padded
 
 
-def packs(task) -> bool:
-    """Whether adaft can run ``task`` padding-free: the engine's own test (``packed_collator`` in
-    ``adaft_core/run/padding_free.py``), a list of labels (one per token) in the training features."""
-    features = task.features["train"][:4]
-    return bool(features) and isinstance(features[0].get("labels"), list)
-
-
 def run_datasets(args) -> None:
     """adaft padded vs adaft padding-free on each dataset, interleaved; the per-dataset table. A
-    dataset that cannot take padding-free (:func:`packs`) is not timed: both runs would be padded."""
+    dataset that cannot take padding-free (``labels_per_token``, the engine's own test) is not timed: both runs would be padded."""
     rows, raw = [], {}
     load_before = os.getloadavg()
     for name in args.datasets.split(","):
         cfg = base_config(name, model=args.model, train_fraction=args.train_fraction, val_fraction=args.val_fraction)
         task = get_task(cfg.task)(cfg)
         lengths = [len(f["input_ids"]) for f in task.features["train"]]
-        timed = packs(task)
+        timed = labels_per_token(task)
         if timed:
             results = measure(cfg, task, ["adaft", "adaft-padfree"], args.repeats, cfg.output_dir, label=f"{name} ")
             s = summarize(results, len(lengths), len(task.features["validation"]))

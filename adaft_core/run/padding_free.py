@@ -104,12 +104,18 @@ class PackedCollator:
         return batch
 
 
+def labels_per_token(task) -> bool:
+    """Whether ``task``'s training features carry a label per token (a packed row keeps them);
+    sentence-level tasks do not, and train on padded batches."""
+    features = task.features["train"][:1]
+    return bool(features) and isinstance(features[0].get("labels"), list)
+
+
 def packed_collator(model, task, padded_collator):
     """The collator a run uses: packed where the probe shows the model gives the padded results,
     else ``padded_collator`` with one log line saying why."""
     features = task.features["train"][:4]
-    labels_per_token = bool(features) and isinstance(features[0].get("labels"), list)
-    if not labels_per_token:
+    if not labels_per_token(task):
         return _fallback(f"task {task.name!r} has one label per sentence", padded_collator)
     previous = model.config._attn_implementation
     collator = PackedCollator(getattr(_embeddings(model), "padding_idx", -1) + 1)
