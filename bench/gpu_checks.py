@@ -60,9 +60,13 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
-sys.path[:0] = [str(HERE), str(REPO)]  # throughput.py beside this file; adaft_core from this checkout
+sys.path[:0] = [str(HERE), str(REPO)]  # the throughput modules beside this file; adaft_core from this checkout
 
-import throughput as tp  # noqa: E402
+from matmul_ceiling import ceiling_meta  # noqa: E402
+from throughput import table  # noqa: E402
+from throughput_runs import FALLBACK, FallbackLog, base_config, measure, real_tokens, summarize  # noqa: E402
+
+from adaft_core.tasks.base import get_task  # noqa: E402
 from gpu_env import gpu_problem, missing_packages  # noqa: E402
 
 SPEED_VARIANTS = ["adaft-padfree", "adaft", "trainer", "trainer-grouped", "trainer-padfree",
@@ -146,15 +150,15 @@ def exactness(model_path: str, steps: int, tmp: Path) -> dict:
     torch.backends.cuda.matmul.allow_tf32 = False
     torch.backends.cudnn.allow_tf32 = False
     folder = no_dropout_copy(model_path, tmp / "no-dropout")
-    n_train = len(tp.get_task("ner")(tp.base_config(model=folder, output_dir=str(tmp))).features["train"])
+    n_train = len(get_task("ner")(base_config(model=folder, output_dir=str(tmp))).features["train"])
     fraction = min(1.0, steps * 16 / n_train) if steps else 1.0
     runs = {}
     for packed in (True, False):
         fresh_accelerate()
-        rec, fallback = RecorderSink(), tp.FallbackLog()
+        rec, fallback = RecorderSink(), FallbackLog()
         logging.getLogger("adaft").addHandler(fallback)
         try:
-            result = train(tp.base_config(model=folder, train_fraction=fraction, mixed_precision="no",
+            result = train(base_config(model=folder, train_fraction=fraction, mixed_precision="no",
                                           padding_free=packed, save_model=True,
                                           output_dir=str(tmp / f"exact-{'packed' if packed else 'padded'}")),
                            sinks=[rec])
@@ -164,7 +168,7 @@ def exactness(model_path: str, steps: int, tmp: Path) -> dict:
                         "weights": load_file(str(result.model_dir / "model.safetensors")),
                         "fallback": fallback.reasons[0] if fallback.reasons else None}
         print(f"exactness, {'padding-free' if packed else 'padded'}: {len(runs[packed]['losses'])} steps, "
-              f"status {result.status}{' — ' + tp.FALLBACK if runs[packed]['fallback'] else ''}", flush=True)
+              f"status {result.status}{' — ' + FALLBACK if runs[packed]['fallback'] else ''}", flush=True)
     a, b = runs[True], runs[False]
 
     def rel(x, y):
@@ -196,14 +200,14 @@ def speed(args, cuda: bool, tmp: Path, t0: float) -> tuple[dict, dict, list[str]
     torch.backends.cuda.matmul.allow_tf32 = False  # as Trainer and adaft leave it by default
     precision = "bf16" if cuda else "no"
     kw = {"cuda": cuda, "bf16": cuda, "attn": trainer_padfree_attention(cuda)}
-    cfg = tp.base_config(model=args.model, train_fraction=args.train_fraction, val_fraction=args.val_fraction,
+    cfg = base_config(model=args.model, train_fraction=args.train_fraction, val_fraction=args.val_fraction,
                          mixed_precision=precision, output_dir=str(tmp / "speed"))
-    task = tp.get_task("ner")(cfg)
+    task = get_task("ner")(cfg)
     notes = []
     if cuda and not args.tiny:  # one short round first: CUDA context, cuBLAS handles, kernels' first calls
-        warm = tp.base_config(model=args.model, train_fraction=0.1, val_fraction=0.2, mixed_precision=precision,
+        warm = base_config(model=args.model, train_fraction=0.1, val_fraction=0.2, mixed_precision=precision,
                               output_dir=str(tmp / "warm-up"))
-        tp.measure(warm, tp.get_task("ner")(warm), SPEED_VARIANTS, 1, str(tmp / "warm-up"), label="warm-up ", **kw)
+        measure(warm, get_task("ner")(warm), SPEED_VARIANTS, 1, str(tmp / "warm-up"), label="warm-up ", **kw)
     results: dict[str, list[dict]] = {v: [] for v in SPEED_VARIANTS}
     budget, rounds = args.minutes * 60, []
     for rep in range(args.repeats):
@@ -213,14 +217,14 @@ def speed(args, cuda: bool, tmp: Path, t0: float) -> tuple[dict, dict, list[str]
             print(notes[-1], flush=True)
             break
         start = time.perf_counter()
-        for v, rows in tp.measure(cfg, task, SPEED_VARIANTS, 1, str(tmp / "speed"), label=f"round {rep}: ",
+        for v, rows in measure(cfg, task, SPEED_VARIANTS, 1, str(tmp / "speed"), label=f"round {rep}: ",
                                   **kw).items():
             results[v] += rows
         rounds.append(time.perf_counter() - start)
     n_train, n_eval = len(task.features["train"]), len(task.features["validation"])
-    tok_train, tok_eval = tp.real_tokens(task.features["train"]), tp.real_tokens(task.features["validation"])
-    s = tp.summarize(results, n_train, n_eval, tok_train, tok_eval)
-    meta = tp.ceiling_meta(task.model_path, len(task.labels), device="cuda" if cuda else "cpu",
+    tok_train, tok_eval = real_tokens(task.features["train"]), real_tokens(task.features["validation"])
+    s = summarize(results, n_train, n_eval, tok_train, tok_eval)
+    meta = ceiling_meta(task.model_path, len(task.labels), device="cuda" if cuda else "cpu",
                            dtype=torch.bfloat16 if cuda else torch.float32, tokens=args.ceiling_tokens)
     meta.update(n_train=n_train, n_eval=n_eval, tokens_train=tok_train, tokens_eval=tok_eval, data="wikigold",
                 repeats=len(rounds), precision=precision, trainer_padfree_attention=kw["attn"], notes=notes)
@@ -249,7 +253,7 @@ def exactness_table(e: dict) -> str:
     lines = ["| check | measured | limit | result |", "|---|---|---|---|"]
     lines += [f"| {a} | {b} | {c} | {d} |" for a, b, c, d in rows]
     if e["fallback"]:
-        lines.append(f"\n**The padding-free run fell back to padded batches** ({tp.FALLBACK}: {e['fallback']}): "
+        lines.append(f"\n**The padding-free run fell back to padded batches** ({FALLBACK}: {e['fallback']}): "
                      "nothing was compared.")
     return "\n".join(lines)
 
@@ -323,7 +327,7 @@ def main() -> int:
         f"{meta['repeats']} rounds{' after a warm-up round' if cuda and not args.tiny else ''}; trainer-padfree: "
         f"DataCollatorWithFlattening with {meta['trainer_padfree_attention']}; *-unfused: AdamW without its fused "
         "kernel).", "",
-        tp.table(s, meta), ""])
+        table(s, meta), ""])
     out = Path(args.out) if args.out else (Path(tempfile.gettempdir()) / "adaft-gpu-checks-smoke" / "gpu_checks.md"
                                            if smoke else HERE / "results" / "gpu_checks.md")
     out.parent.mkdir(parents=True, exist_ok=True)

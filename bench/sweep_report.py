@@ -5,6 +5,9 @@ The PNG is a screenshot of the sweep's standalone ``figure.html`` taken by headl
 
     python bench/sweep_report.py wikigold-modes --runs /path/to/runs \\
         --command "adaft sweep --mode original,stable,adaptive ..." --note "..."
+
+``--level 3`` writes the section's heading as ``###``, for a sweep that belongs under another
+section (the DPS study's sweeps under "DPS study", padfree-quality under the throughput section).
 """
 
 from __future__ import annotations
@@ -38,6 +41,8 @@ def main() -> None:
     ap.add_argument("--note", default="", help="a paragraph on what the table shows")
     ap.add_argument("--split", choices=("test", "validation"), default="test", help="the score aggregated")
     ap.add_argument("--baseline", metavar="FACTOR=VALUE", help="paired columns against this cell (strategy=vanilla)")
+    ap.add_argument("--level", type=int, choices=(2, 3), default=2,
+                    help="the heading level of the section (3: inside another section)")
     args = ap.parse_args()
 
     from adaft_core.sweep import report, sweep_status, write_report_files
@@ -53,7 +58,7 @@ def main() -> None:
                         f"{args.split} {manifest.metric or 'score'}", baseline)
     counts = ", ".join(f"{n} {k}" for k, n in sorted(manifest.counts().items()))
     wall = sum(p.wall_time or 0 for p in manifest.points)
-    body = (f"## Sweep: {args.name}\n\nCommand: `{args.command}`\n\n"
+    body = (f"{'#' * args.level} Sweep: {args.name}\n\nCommand: `{args.command}`\n\n"
             f"{len(manifest.points)} points ({counts}); {wall / 60:.0f} min of run wall time in total.\n\n"
             f"{table}\n\n![{args.name}](results/{png.name})\n\n{args.note}\n")
     replace_section(HERE / "README.md", f"sweep-{args.name}", body)

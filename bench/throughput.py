@@ -55,19 +55,11 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 
 from adaft_core.tasks.base import get_task  # noqa: E402
-# the pieces, one module each (bench/ is on sys.path); their names stay importable from here
-from matmul_ceiling import (ceiling_meta, ceiling_table, forward_flops_per_token, matmul_ceiling,  # noqa: E402
-                            model_shapes)
-from throughput_datasets import datasets_table, pad_fraction, run_datasets  # noqa: E402
+# the pieces, one module each (bench/ is on sys.path)
+from matmul_ceiling import ceiling_meta, ceiling_table  # noqa: E402
+from throughput_datasets import run_datasets  # noqa: E402
 from throughput_readme import write_readme  # noqa: E402
-from throughput_runs import (DATASETS, FALLBACK, FallbackLog, RssSampler, base_config, machine_meta,  # noqa: E402
-                             measure, real_tokens, run_adaft, run_trainer, summarize)
-
-__all__ = ["VARIANTS", "COMPARISONS", "table", "run_main", "main", "get_task",
-           "ceiling_meta", "ceiling_table", "forward_flops_per_token", "matmul_ceiling", "model_shapes",
-           "datasets_table", "pad_fraction", "run_datasets", "write_readme",
-           "DATASETS", "FALLBACK", "FallbackLog", "RssSampler", "base_config", "machine_meta", "measure",
-           "real_tokens", "run_adaft", "run_trainer", "summarize"]
+from throughput_runs import FALLBACK, base_config, machine_meta, measure, real_tokens, summarize  # noqa: E402
 
 VARIANTS = ("adaft", "trainer", "adaft-padfree", "trainer-padfree", "adaft-grouped", "trainer-grouped",
             "adaft-nosink", "adaft-live")

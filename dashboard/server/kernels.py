@@ -19,7 +19,10 @@ never culled while they wait (Voila's rule, kept here too) and do not count towa
 ``max_kernels``, so the server holds at most ``max_kernels`` pages plus ``N`` waiting kernels; a
 pool refill is never refused. A full server hands out no pooled kernel (its pool reads as empty to
 the page request, which then gets the 503 page), and a handed-out kernel becomes a page like any
-other: culled once no page has been connected for ``cull_idle_timeout`` seconds.
+other: culled once no page has been connected for ``cull_idle_timeout`` seconds. A page requested
+while the pool's kernel is still starting (its process is up but Voila has not yet registered the
+notebook it pre-heats: the first seconds after the server starts) gets a kernel of its own, as in
+plain Voila; the pooled kernel then waits for the next page.
 """
 
 from __future__ import annotations
