@@ -31,14 +31,13 @@ Run:  python bench/throughput.py --repeats 3            (writes bench/results/th
 
 Options: ``--data NAME|FOLDER`` runs the variants on another dataset (``wikigold`` the default;
 ``wnut17`` and ``snli`` are found with ``adaft_core.studies.datasets.dataset_source``, i.e. in
-``../shared/datasets``; a folder named ``snli`` runs the classification task, where padding-free
-falls back to padded batches and the table says "padding-free: fallback (padded)"; ``trainer-padfree``
-is skipped there). Its results go to ``bench/results/throughput-NAME.json``, not the README.
+``../shared/datasets``; a folder named ``snli`` runs the pair-classification task; ``trainer-padfree``
+is skipped there: Trainer's flattening collator is for per-token labels). Its results go to ``bench/results/throughput-NAME.json``, not the README.
 ``--no-readme`` prints only (no README, no ``bench/results`` file): for smoke tests.
 ``--datasets wikigold,wnut17,snli`` instead runs adaft padded vs adaft padding-free per dataset
 (lengths, pad fraction, samples/s; ``bench/results/throughput_datasets.json`` and its own part of
-the README section); a dataset with one label per sentence (``snli``) is not timed there, both runs
-being padded: its row keeps lengths and pad fraction and says "padding-free: fallback (padded)".
+the README section); a run whose model fell back to padded batches says "padding-free: fallback
+(padded)" in its row instead of ratios.
 ``--readme-only`` rebuilds the README section from its saved parts and ``bench/results/gpu_checks.md``
 (``bench/gpu_checks.py``'s results) without measuring anything.
 """

@@ -2,10 +2,10 @@
 
 Per dataset, :func:`run_datasets` records the training split's lengths (mean ± std) and
 :func:`pad_fraction`, the share of pad positions in one epoch of random padded batches, then times
-adaft padded and padding-free, interleaved over the repeats. A dataset whose task has one label per
-sentence (SNLI's classification) cannot take padding-free, so adaft would run it padded both times:
-its row keeps the lengths and pad fraction and says "padding-free: fallback (padded)" without
-timings. :func:`datasets_table` is the table, also the README section's per-dataset part.
+adaft padded and padding-free, interleaved over the repeats (token classification on WikiGold and
+WNUT-17, pair classification on SNLI). A run that fell back to padded batches (its model cannot take
+them) says "padding-free: fallback (padded)" in its row instead of ratios. :func:`datasets_table` is
+the table, also the README section's per-dataset part.
 """
 
 from __future__ import annotations
@@ -20,7 +20,6 @@ from throughput_readme import write_readme
 from throughput_runs import FALLBACK, base_config, machine_meta, measure, summarize
 
 from adaft_core.tasks.base import get_task
-from adaft_core.run.padding_free import labels_per_token
 
 HERE = Path(__file__).resolve().parent
 
@@ -39,29 +38,22 @@ def pad_fraction(lengths: list[int], batch_size: int, seed: int = 0) -> float:
 
 
 def run_datasets(args) -> None:
-    """adaft padded vs adaft padding-free on each dataset, interleaved; the per-dataset table. A
-    dataset that cannot take padding-free (``labels_per_token``, the engine's own test) is not timed: both runs would be padded."""
+    """adaft padded vs adaft padding-free on each dataset, interleaved; the per-dataset table."""
     rows, raw = [], {}
     load_before = os.getloadavg()
     for name in args.datasets.split(","):
         cfg = base_config(name, model=args.model, train_fraction=args.train_fraction, val_fraction=args.val_fraction)
         task = get_task(cfg.task)(cfg)
         lengths = [len(f["input_ids"]) for f in task.features["train"]]
-        timed = labels_per_token(task)
-        if timed:
-            results = measure(cfg, task, ["adaft", "adaft-padfree"], args.repeats, cfg.output_dir, label=f"{name} ")
-            s = summarize(results, len(lengths), len(task.features["validation"]))
-            raw[name], fallback = results, s["adaft-padfree"]["fallback"]
-        else:
-            fallback = f"task {task.name!r} has one label per sentence; not timed (both runs would be padded)"
-            print(f"{name}: {FALLBACK} — {fallback}", flush=True)
+        results = measure(cfg, task, ["adaft", "adaft-padfree"], args.repeats, cfg.output_dir, label=f"{name} ")
+        s = summarize(results, len(lengths), len(task.features["validation"]))
+        raw[name] = results
         rows.append({"dataset": name, "task": task.name, "n_train": len(lengths),
                      "n_eval": len(task.features["validation"]),
                      "mean_len": statistics.mean(lengths), "std_len": statistics.pstdev(lengths),
                      "pad_fraction": pad_fraction(lengths, cfg.batch_size, cfg.seed),
-                     **{f"{k}_{v}": s[v][f"{k}_sps"] if timed else None  # None: not timed
-                        for v in ("adaft", "adaft-padfree") for k in ("train", "eval")},
-                     "fallback": fallback})
+                     **{f"{k}_{v}": s[v][f"{k}_sps"] for v in ("adaft", "adaft-padfree") for k in ("train", "eval")},
+                     "fallback": s["adaft-padfree"]["fallback"]})
     meta = {**machine_meta(args.repeats, load_before),
             "command": " ".join(["python bench/throughput.py", *sys.argv[1:]])}
     text = datasets_table(rows, meta)

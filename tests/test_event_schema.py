@@ -56,7 +56,7 @@ def test_fields_since_a_later_version_are_required_only_of_logs_that_version_wro
     assert log_version([{"event": "step"}, {"event": "run_started", "versions": {"adaft": "0.1.0"}}]) == "0.1.0"
     assert EVENTS["resumed"].since == "0.2.0" and all(f.since == "0.2.0" for f in EVENTS["resumed"].fields)
     assert {f.name for f in EVENTS["run_started"].fields if f.since == "0.2.0"} == {
-        "host", "pid", "empty_tokens", "lr_plan"}
+        "host", "pid", "empty_tokens", "lr_plan", "packed"}
 
 
 def _started(seq=0):

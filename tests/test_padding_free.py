@@ -62,9 +62,12 @@ def test_training_and_evaluation_equal_the_padded_path(no_dropout_model, conll_d
     assert "adaft_per_sentence" not in (packed_result.model_dir / "config.json").read_text()  # saved as a plain model
 
 
-def test_gradients_equal_the_padded_path(no_dropout_model, conll_dir, tmp_path):
-    cfg = tiny_config(no_dropout_model, conll_dir, tmp_path).validated()
-    task = get_task("ner")(cfg)
+@pytest.mark.parametrize("task_name", ["ner", "classification"])
+def test_gradients_equal_the_padded_path(no_dropout_model, request, tmp_path, task_name):
+    """One batch of 12: the same loss and gradients; a sentence-level batch keeps (12,) labels and
+    gives one row of logits per sentence."""
+    data = request.getfixturevalue("conll_dir" if task_name == "ner" else "pair_dir")
+    task = get_task(task_name)(tiny_config(no_dropout_model, data, tmp_path, task=task_name).validated())
     feats = task.features["train"][:12]
 
     def grads(packed: bool):
@@ -73,9 +76,12 @@ def test_gradients_equal_the_padded_path(no_dropout_model, conll_dir, tmp_path):
         collator = packed_collator(model, task, task.collator) if packed else task.collator
         assert isinstance(collator, PackedCollator) == packed
         batch = collator(feats)
-        loss = model(**batch).loss
-        loss.backward()
-        return loss.item(), {n: p.grad.clone() for n, p in model.named_parameters() if p.grad is not None}
+        out = model(**batch)
+        if packed and task_name == "classification":
+            assert batch["input_ids"].shape[0] == 1 and batch["labels"].shape == (12,)
+            assert out.logits.shape == (12, len(task.labels))
+        out.loss.backward()
+        return out.loss.item(), {n: p.grad.clone() for n, p in model.named_parameters() if p.grad is not None}
 
     (l1, g1), (l2, g2) = grads(True), grads(False)
     assert rel(l1, l2) < 1e-6
@@ -98,19 +104,45 @@ def test_packed_batch_holds_only_real_tokens(no_dropout_model, conll_dir, tmp_pa
     assert torch.equal(repad(batch["input_ids"], batch, fill=0), padded["input_ids"])
 
 
-def test_sentence_level_tasks_fall_back_with_one_log_line(tiny_model_dir, tmp_path, caplog):
+@pytest.fixture(scope="module")
+def pair_dir(tmp_path_factory) -> str:
     from pair_corpus import write_pair_corpus
 
-    pairs = tmp_path / "pairs"
+    pairs = tmp_path_factory.mktemp("pairs") / "pairs"
     pairs.mkdir()
     write_pair_corpus(pairs)
-    rec = RecorderSink()
+    return str(pairs)
+
+
+def test_sentence_pairs_train_and_evaluate_as_the_padded_path(no_dropout_model, pair_dir, tmp_path, caplog):
+    """Classification of pairs (one label each): packed through the encoder, the head on the padded
+    grid (``regrid_encoder_output``): the same step losses, validation loss, predictions, weights."""
+    kw = dict(task="classification")
     with caplog.at_level(logging.WARNING, logger="adaft"):
-        result = train(tiny_config(tiny_model_dir, str(pairs), tmp_path, task="classification", max_epochs=1,
-                                   mode="original", save_model=False), sinks=[rec])
-    assert result.status == "completed"
+        packed, packed_result = run(no_dropout_model, pair_dir, tmp_path, True, **kw)
+    assert "padding-free off" not in caplog.text  # it really ran packed
+    padded, padded_result = run(no_dropout_model, pair_dir, tmp_path, False, **kw)
+    a, b = [e["loss"] for e in packed.of("step")], [e["loss"] for e in padded.of("step")]
+    assert len(a) == len(b) == 8
+    assert max(rel(x, y) for x, y in zip(a, b)) < 1e-5
+    for x, y in zip(packed.of("eval"), padded.of("eval")):
+        assert rel(x["loss"], y["loss"]) < 1e-5
+        assert {k: v for k, v in x["metrics"].items() if k != "loss"} == {k: v for k, v in y["metrics"].items() if k != "loss"}
+    w1 = load_file(str(packed_result.model_dir / "model.safetensors"))
+    w2 = load_file(str(padded_result.model_dir / "model.safetensors"))
+    for name in w1:
+        torch.testing.assert_close(w1[name], w2[name], rtol=1e-4, atol=1e-5)
+
+
+def test_a_sentence_level_run_begun_padded_resumes_padded(no_dropout_model, pair_dir, tmp_path, caplog):
+    """``sentences=False`` (a run from a version that trained sentence-level tasks padded): one log line."""
+    task = get_task("classification")(tiny_config(no_dropout_model, pair_dir, tmp_path, task="classification").validated())
+    model = task.load_model()
+    with caplog.at_level(logging.WARNING, logger="adaft"):
+        assert packed_collator(model, task, task.collator, sentences=False) is task.collator
     lines = [r.getMessage() for r in caplog.records if "padding-free off" in r.getMessage()]
-    assert len(lines) == 1 and "one label per sentence" in lines[0]
+    assert len(lines) == 1 and "resumed as it began" in lines[0]
+    assert not model.base_model.encoder._forward_hooks  # nothing left on the model
 
 
 def test_a_model_whose_packed_outputs_differ_falls_back(no_dropout_model, conll_dir, tmp_path, caplog, monkeypatch):
@@ -133,9 +165,11 @@ def test_with_dropout_the_packed_run_trains(tiny_model_dir, conll_dir, tmp_path)
     assert result.status == "completed" and np.all(np.isfinite(losses))
 
 
+@pytest.mark.parametrize("task_name", ["ner", "classification"])
 @pytest.mark.parametrize("family", ["bert", "roberta", "electra", "distilbert", "deberta-v2"])
-def test_encoder_families_take_it_or_say_why(tiny_model_dir, conll_dir, tmp_path, caplog, family):
-    """Built from configs (no download) with MiniLM's tokenizer: packed, or padded with the log line."""
+def test_encoder_families_take_it_or_say_why(tiny_model_dir, conll_dir, pair_dir, tmp_path, caplog, family, task_name):
+    """Built from configs (no download) with MiniLM's tokenizer: packed, or padded with the log line
+    (token classification on CoNLL, pair classification on NLI pairs)."""
     import transformers
     from transformers import AutoTokenizer
 
@@ -150,7 +184,8 @@ def test_encoder_families_take_it_or_say_why(tiny_model_dir, conll_dir, tmp_path
     folder = tmp_path / family
     getattr(transformers, f"{kind}Model")(config).save_pretrained(folder)
     tokenizer.save_pretrained(folder)
-    task = get_task("ner")(tiny_config(str(folder), conll_dir, tmp_path).validated())
+    data = conll_dir if task_name == "ner" else pair_dir
+    task = get_task(task_name)(tiny_config(str(folder), data, tmp_path, task=task_name).validated())
     with caplog.at_level(logging.WARNING, logger="adaft"):
         collator = packed_collator(task.load_model(), task, task.collator)
     packed = isinstance(collator, PackedCollator)

@@ -161,6 +161,65 @@ def test_sigkill_mid_epoch_then_resume_is_exact(killed_runs, references, variant
     assert [e["step"] for e in events if e["event"] == "step"].count(5) == 2  # steps 5, 6 trained again
 
 
+@pytest.fixture(scope="module")
+def pair_dir(tmp_path_factory) -> str:
+    from pair_corpus import write_pair_corpus
+
+    pairs = tmp_path_factory.mktemp("pairs") / "pairs"
+    pairs.mkdir()
+    write_pair_corpus(pairs)  # 48 training pairs: 4 steps of 12 per epoch, as the CoNLL corpus
+    return str(pairs)
+
+
+def stopped_at_step_5(cfg: dict):
+    stop = threading.Event()
+
+    class StopAfterStep5:
+        def handle(self, event):
+            if event.event == "step" and event["step"] == 5:
+                stop.set()
+
+    cut = train(cfg, sinks=[StopAfterStep5()], stop_event=stop)
+    assert cut.status == "stopped" and cut.steps == 5
+    return cut
+
+
+def test_packed_sentence_pairs_resume_exactly(tiny_model_dir, pair_dir, tmp_path):
+    """Pair classification, padding-free (the default), dropout on: stopped mid-epoch and resumed,
+    the same as uninterrupted; run_started says the batches are packed."""
+    kw = dict(task="classification")
+    reference = train(config(tiny_model_dir, pair_dir, tmp_path / "ref", "vanilla", "ref", **kw)).run_dir
+    assert read_events(reference)[0]["packed"] is True
+    cut = stopped_at_step_5(config(tiny_model_dir, pair_dir, tmp_path, "vanilla", "cut", **kw))
+    resume("cut", output_dir=tmp_path / "runs")
+    assert_same_run(cut.run_dir, reference, cut_step=5)
+
+
+def test_a_sentence_level_run_from_before_packing_resumes_padded(tiny_model_dir, pair_dir, tmp_path, caplog):
+    """A pair-classification run begun by a version that trained sentence-level tasks padded (its
+    config says padding_free true, its run_started has no "packed") goes on padded: exactly the
+    uninterrupted padded run, with one log line."""
+    import logging
+
+    kw = dict(task="classification")
+    reference = train(config(tiny_model_dir, pair_dir, tmp_path / "ref", "vanilla", "ref", padding_free=False,
+                             **kw)).run_dir
+    cut = stopped_at_step_5(config(tiny_model_dir, pair_dir, tmp_path, "vanilla", "old", padding_free=False, **kw))
+    log, run_json = cut.run_dir / "events.jsonl", cut.run_dir / "run.json"
+    lines = log.read_text().splitlines()
+    first = json.loads(lines[0])
+    first.pop("packed")
+    first["config"]["padding_free"] = True
+    log.write_text("\n".join([json.dumps(first), *lines[1:]]) + "\n")
+    info = json.loads(run_json.read_text())
+    info["config"]["padding_free"] = True
+    run_json.write_text(json.dumps(info))
+    with caplog.at_level(logging.WARNING, logger="adaft"):
+        resume("old", output_dir=tmp_path / "runs")
+    assert "resumed as it began" in caplog.text
+    assert_same_run(cut.run_dir, reference, cut_step=5)
+
+
 def test_checkpoint_write_interrupted_by_a_kill(tiny_model_dir, conll_dir, tmp_path, references):
     stop = threading.Event()
 

@@ -119,6 +119,8 @@ EVENTS: dict[str, EventKind] = {k.name: k for k in (
           required=False, since=_V2),
         F("lr_plan", "dict", "the LR phase training starts in (as a decision's lr_plan)", required=False,
           since=_V2, keys=LR_PLAN),
+        F("packed", "bool", "batches packed into one row (padding-free) rather than padded; absent in "
+          "logs from before sentence-level tasks were packed", required=False, since=_V2),
     )),
     EventKind("resumed", "a stopped run continues from its last checkpoint", (
         F("step", "int", "the last completed optimizer step", since=_V2),

@@ -34,10 +34,11 @@ from adaft_core.settings.config import TrainConfig
 from adaft_core.run.results import RunResult, run_versions
 from adaft_core.run.setup import make_accelerator, make_optimizer, make_train_loader
 from adaft_core.run.evaluate import eval_loader, evaluate
-from adaft_core.run.padding_free import packed_collator
+from adaft_core.run.padding_free import PackedCollator, packed_collator
 from adaft_core.run.checkpoints import RunCheckpoints
 from adaft_core.modes import MonitorState, decide, get_mode, lr_at, start_plan
 from adaft_core.store.runs import check_resumable, check_run_name_free, find_run
+from adaft_core.store.run_log import iter_events
 from adaft_core.store.recorder import RunRecorder
 from adaft_core.strategies import make_strategy
 from adaft_core.tasks.base import get_task
@@ -80,8 +81,10 @@ def resume(run: str | Path, *, output_dir: str | Path = "runs", sinks: Iterable[
     # a run from before the padding_free setting trained on padded batches: it goes on padded (bit-exact)
     cfg = TrainConfig.from_dict({"padding_free": False, **info["config"]}).validated()
     checkpoint = whole_checkpoint(run_dir)  # read whole before any work; a damaged one is refused here
-    return _prepare(cfg, sinks, stop_event, resume_dir=run_dir, started=info.get("started"),
-                    checkpoint=checkpoint).execute()
+    run = _prepare(cfg, sinks, stop_event, resume_dir=run_dir, started=info.get("started"), checkpoint=checkpoint)
+    # run_started says "packed" since sentence-level tasks are packed too; a run begun before trained them padded
+    run.pack_sentences = "packed" in next((e for e in iter_events(run_dir) if e.get("event") == "run_started"), {})
+    return run.execute()
 
 
 def _prepare(cfg: TrainConfig, sinks, stop_event, resume_dir: Path | None = None, started=None,
@@ -129,6 +132,7 @@ class _Run(RunCheckpoints):
     checkpoint_step: int = 0  # the optimizer step of the newest checkpoint
     pending_rng: dict | None = None  # RNG states restored where training continues
     collator: Any = None  # the task's padded collator or the packed one (padding_free.py)
+    pack_sentences: bool = True  # sentence-level tasks packed too (False: a resumed run begun padded)
 
     # ------------------------------------------------------------------ setup
     def _setup(self) -> None:
@@ -136,7 +140,8 @@ class _Run(RunCheckpoints):
         torch.manual_seed(cfg.seed)  # the same fresh head on every rank and every run of a seed
         model = self.task.load_model()
         padded = self.task.collator
-        self.collator = packed_collator(model, self.task, padded) if cfg.padding_free else padded
+        self.collator = (packed_collator(model, self.task, padded, sentences=self.pack_sentences)
+                         if cfg.padding_free else padded)
         optimizer = make_optimizer(model, cfg)
         generator = self.loader_generator = torch.Generator().manual_seed(cfg.seed)
         train_loader = make_train_loader(self.task.features["train"], self.collator, cfg, generator)
@@ -325,7 +330,8 @@ class _Run(RunCheckpoints):
             mixed_precision=acc.mixed_precision, data=info.get("data"), chunks=info.get("chunks"),
             metric=self.task.metric, versions=run_versions(), truncated=info.get("truncated"),
             dropped=info.get("dropped"), sample=info.get("sample"), eval_data=info.get("eval_data"),
-            glue_task=info.get("glue_task"), empty_tokens=info.get("empty_tokens"))
+            glue_task=info.get("glue_task"), empty_tokens=info.get("empty_tokens"),
+            packed=isinstance(self.collator, PackedCollator))
 
     def _stop_requested(self) -> bool:
         return bool(self.stop_event is not None and self.stop_event.is_set()) or self.recorder.stop_requested()

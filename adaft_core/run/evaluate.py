@@ -17,8 +17,9 @@ Speed without changing results: examples are batched in order of length (far les
 file order), and every row carries its ``feature_index`` so predictions are put back in file
 order before scoring and per-example losses can be regrouped for ``batch_mean``. In a
 data-parallel run the per-example parts of every rank are gathered, so all ranks get the same
-value and decision. A packed batch (``padding_free.py``) has its logits and labels put back in the
-padded shape first, so everything after the forward is the same for both kinds of batch.
+value and decision. A packed batch of a token task (``padding_free.py``) has its logits and labels
+put back in the padded shape first (a sentence-level task's come out one row per sentence), so
+everything after the forward is the same for both kinds of batch.
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ import torch
 import torch.nn.functional as F
 from torch.utils.data import DataLoader, Dataset
 
-from adaft_core.run.padding_free import repad
+from adaft_core.run.padding_free import labels_per_token, repad
 
 
 class IndexedFeatures(Dataset):
@@ -86,14 +87,16 @@ def evaluate(model, loader, features, task, accelerator, strategy=None, val_loss
     was_training = model.training
     model.eval()
     predict = getattr(task, "predict", None) or _argmax
+    per_token = labels_per_token(task)  # a packed batch's token logits and labels come out packed
     rows, parts, unlabelled = [], [], 0
     try:
         with torch.inference_mode():
             for batch in loader:
                 index = batch.pop("feature_index")
-                logits = repad(model(**batch).logits, batch)  # a packed batch: back in (sentence, position) shape
-                labels = batch.get("labels")
-                labels = None if labels is None else repad(labels, batch, fill=-100)
+                logits, labels = model(**batch).logits, batch.get("labels")
+                if per_token:  # back in (sentence, position) shape; sentence-level ones already are
+                    logits = repad(logits, batch)
+                    labels = None if labels is None else repad(labels, batch, fill=-100)
                 rows.append((index.cpu().numpy(), predict(logits).cpu().numpy(),
                              None if labels is None else labels.cpu().numpy()))
                 if labels is None:  # an eval set scored only through a label map: no loss

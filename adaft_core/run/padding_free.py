@@ -21,12 +21,20 @@ needs ``torch.compile`` on the CPU (slow to start, fragile). ``DataCollatorWithF
 is not used: it overwrites each sentence's first label with its separator, a word's label for a
 tokenizer that adds no leading special token.
 
+Sentence-level tasks (classification of a sentence or a pair, regression) have one label per
+sentence, and their heads read each sentence's first position (BERT's pooler, RoBERTa's and
+ELECTRA's classification heads). For them the packed row goes through the embeddings and every
+encoder layer as above; a forward hook on the encoder (:func:`regrid_encoder_output`, torch's own
+mechanism: the model's forward stays transformers') puts the encoder's output back in the padded
+``(sentences, longest, hidden)`` grid, so the pooler, the head and the loss run as on a padded
+batch, on ``(sentences,)`` labels.
+
 Which models take it is not listed by name: :func:`packed_collator` runs a probe (a few training
 sentences, evaluation mode) and keeps padding-free only where the packed logits equal the padded
-ones; otherwise — sentence-level tasks (their pooler reads position 0 of the row), models whose
-attention does not go through ``AttentionInterface`` — the run uses padded batches and says so in
-one log line. RoBERTa-family models number positions from ``padding_idx + 1``; the packed
-position ids do the same. A padded batch given to a model set up here still gets plain SDPA.
+ones; otherwise — models whose attention does not go through ``AttentionInterface``, heads that
+read other positions — the run uses padded batches and says so in one log line. RoBERTa-family
+models number positions from ``padding_idx + 1``; the packed position ids do the same. A padded
+batch given to a model set up here still gets plain SDPA.
 """
 
 from __future__ import annotations
@@ -86,16 +94,30 @@ def repad(packed: torch.Tensor, batch: dict, fill: float | int = 0) -> torch.Ten
     return out
 
 
+def regrid_encoder_output(module, args, kwargs, output):
+    """Forward hook (``with_kwargs``) on a sentence-level model's encoder: a packed row's output goes
+    back in the padded ``(sentences, longest, hidden)`` grid, where the model's pooler or head reads
+    each sentence's first position; a padded batch's output is left as it is."""
+    if kwargs.get("cu_seq_lens_q") is None:
+        return None
+    output.last_hidden_state = repad(output.last_hidden_state, kwargs)
+    return output
+
+
 @dataclass(frozen=True)
 class PackedCollator:
-    """``collate_fn``: the batch's sentences as one row with restarting position ids (picklable)."""
+    """``collate_fn``: the batch's sentences as one row with restarting position ids (picklable).
+    ``per_token``: labels are per token (packed with the row); else one per sentence, ``(sentences,)``."""
 
     position_start: int = 0
+    per_token: bool = True
 
     def __call__(self, features) -> dict:
         lengths = torch.tensor([len(f["input_ids"]) for f in features], dtype=torch.long)
-        batch = {key: torch.tensor([t for f in features for t in f[key]], dtype=torch.long)[None]
-                 for key in PACKED_KEYS if key in features[0]}
+        keys = [k for k in PACKED_KEYS if k in features[0] and (self.per_token or k != "labels")]
+        batch = {key: torch.tensor([t for f in features for t in f[key]], dtype=torch.long)[None] for key in keys}
+        if not self.per_token and all("labels" in f for f in features):  # (an eval set without labels: none)
+            batch["labels"] = torch.tensor([f["labels"] for f in features])  # int classes or float targets
         starts = torch.repeat_interleave(lengths.cumsum(0) - lengths, lengths)
         batch["position_ids"] = (torch.arange(int(lengths.sum())) - starts + self.position_start)[None]
         cu = F.pad(lengths.cumsum(0), (1, 0)).to(torch.int32)
@@ -105,24 +127,32 @@ class PackedCollator:
 
 
 def labels_per_token(task) -> bool:
-    """Whether ``task``'s training features carry a label per token (a packed row keeps them);
-    sentence-level tasks do not, and train on padded batches."""
+    """Whether ``task``'s training features carry a label per token (token classification: the
+    packed row keeps them and the logits come out packed); sentence-level tasks have one each."""
     features = task.features["train"][:1]
     return bool(features) and isinstance(features[0].get("labels"), list)
 
 
-def packed_collator(model, task, padded_collator):
+def packed_collator(model, task, padded_collator, sentences: bool = True):
     """The collator a run uses: packed where the probe shows the model gives the padded results,
-    else ``padded_collator`` with one log line saying why."""
+    else ``padded_collator`` with one log line saying why. ``sentences=False`` keeps sentence-level
+    tasks on padded batches (a run resumed from a version that did not pack them)."""
     features = task.features["train"][:4]
-    if not labels_per_token(task):
-        return _fallback(f"task {task.name!r} has one label per sentence", padded_collator)
+    per_token = labels_per_token(task)
+    if not per_token and not sentences:
+        return _fallback(f"task {task.name!r} started on padded batches (resumed as it began)", padded_collator)
     previous = model.config._attn_implementation
-    collator = PackedCollator(getattr(_embeddings(model), "padding_idx", -1) + 1)
+    collator = PackedCollator(getattr(_embeddings(model), "padding_idx", -1) + 1, per_token=per_token)
+    hook = None
     try:
         from transformers import AttentionInterface
         from transformers.masking_utils import AttentionMaskInterface
 
+        if not per_token:
+            encoder = _encoder(model)
+            if encoder is None:
+                raise AttributeError("no encoder module to hand its output to the sentence head")
+            hook = encoder.register_forward_hook(regrid_encoder_output, with_kwargs=True)
         AttentionInterface.register(ATTENTION, per_sentence_attention)
         AttentionMaskInterface.register(ATTENTION, padded_batch_mask)
         model.set_attn_implementation(ATTENTION)
@@ -134,6 +164,8 @@ def packed_collator(model, task, padded_collator):
         why = "its packed outputs differ from the padded ones"
     if same:
         return collator
+    if hook is not None:
+        hook.remove()
     model.set_attn_implementation(previous)
     return _fallback(f"{type(model).__name__} cannot take packed batches ({why})", padded_collator)
 
@@ -149,8 +181,10 @@ def _probe(model, features, collator, padded_collator) -> bool:
                      for f in features]
             padded = {k: v.to(device) for k, v in padded_collator(features).items() if k != "labels"}
             packed = {k: (v.to(device) if torch.is_tensor(v) else v) for k, v in collator(strip).items()}
-            a, b = model(**padded).logits, repad(model(**packed).logits, packed)
-            mask = padded["attention_mask"].bool()
+            a, b = model(**padded).logits, model(**packed).logits
+            if not collator.per_token:  # one row of logits per sentence already
+                return a.shape == b.shape and torch.allclose(a, b, rtol=1e-4, atol=1e-4)
+            b, mask = repad(b, packed), padded["attention_mask"].bool()
             return a.shape == b.shape and torch.allclose(a[mask], b[mask], rtol=1e-4, atol=1e-4)
     finally:
         model.train(was_training)
@@ -159,6 +193,14 @@ def _probe(model, features, collator, padded_collator) -> bool:
 def _embeddings(model):
     base = getattr(model, model.base_model_prefix, model)
     return getattr(base, "embeddings", None)
+
+
+def _encoder(model):
+    """The module whose output holds the last layer's hidden states (BERT, RoBERTa, ELECTRA:
+    ``encoder``; DistilBERT: ``transformer``); None if the model has neither."""
+    base = getattr(model, model.base_model_prefix, model)
+    encoder = getattr(base, "encoder", None)
+    return encoder if encoder is not None else getattr(base, "transformer", None)
 
 
 def _fallback(reason: str, padded_collator):
