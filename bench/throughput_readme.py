@@ -19,7 +19,8 @@ ABOUT = """\
 Variants and options: `bench/throughput.py`'s docstring. `--data NAME|FOLDER` runs them on another
 dataset (`wnut17`, `snli`: the folders of `shared/datasets`; SNLI is sentence-pair classification:
 the encoder runs packed, the pooler and head on the padded grid; a model that cannot take padding-free
-shows "padding-free: fallback (padded)" instead of a ratio); `--datasets a,b,c` measures adaft padded vs padding-free per dataset (the second table);
+shows "padding-free: fallback (padded)" instead of a ratio); `--datasets a,b,c` measures adaft padded
+vs padding-free per dataset (the second table);
 `--readme-only` rebuilds this section from its saved parts and `bench/results/gpu_checks.md`.
 Real tokens/s = the split's non-pad tokens per second of training (one epoch) or evaluation; % of
 ceiling = those tokens × FLOPs per token ÷ the GEMM rate measured in the same run, with 6·N FLOPs per

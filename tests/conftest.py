@@ -81,6 +81,17 @@ def conll_dir(tmp_path_factory) -> str:
 
 
 @pytest.fixture(scope="session")
+def pair_dir(tmp_path_factory) -> str:
+    """NLI pairs (``pair_corpus.write_pair_corpus``): 48 training pairs, 4 steps of 12 per epoch as the CoNLL corpus."""
+    from pair_corpus import write_pair_corpus
+
+    folder = tmp_path_factory.mktemp("pairs") / "nli"  # the corpus writes a two-way file beside its folder
+    folder.mkdir()
+    write_pair_corpus(folder)
+    return str(folder)
+
+
+@pytest.fixture(scope="session")
 def shared_datasets() -> Path:
     path = SHARED / "datasets"
     if not path.exists():

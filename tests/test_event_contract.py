@@ -31,16 +31,6 @@ def _config(task, model, data, out, strategy, **kw):
 
 
 @pytest.fixture(scope="module")
-def pair_dir(tmp_path_factory):
-    from pair_corpus import write_pair_corpus
-
-    folder = tmp_path_factory.mktemp("pairs") / "nli"
-    folder.mkdir()
-    write_pair_corpus(folder)
-    return str(folder)
-
-
-@pytest.fixture(scope="module")
 def runs(tiny_model_dir, conll_dir, pair_dir, tmp_path_factory):
     """{(task, strategy): (recorded events as dicts, the run log as read back)} of 10 real runs
     (the log is checked to be the recorded events' JSON form, event for event)."""

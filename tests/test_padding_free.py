@@ -104,16 +104,6 @@ def test_packed_batch_holds_only_real_tokens(no_dropout_model, conll_dir, tmp_pa
     assert torch.equal(repad(batch["input_ids"], batch, fill=0), padded["input_ids"])
 
 
-@pytest.fixture(scope="module")
-def pair_dir(tmp_path_factory) -> str:
-    from pair_corpus import write_pair_corpus
-
-    pairs = tmp_path_factory.mktemp("pairs") / "pairs"
-    pairs.mkdir()
-    write_pair_corpus(pairs)
-    return str(pairs)
-
-
 def test_sentence_pairs_train_and_evaluate_as_the_padded_path(no_dropout_model, pair_dir, tmp_path, caplog):
     """Classification of pairs (one label each): packed through the encoder, the head on the padded
     grid (``regrid_encoder_output``): the same step losses, validation loss, predictions, weights."""

@@ -74,6 +74,20 @@ def assert_same_run(resumed_dir: Path, reference_dir: Path, cut_step: int) -> li
     return events
 
 
+def stopped_after_step(cfg: dict, step: int = 5):
+    """``train(cfg)`` stopped (stop event) right after optimizer step ``step`` (5: mid epoch 1)."""
+    stop = threading.Event()
+
+    class StopAfterStep:
+        def handle(self, event):
+            if event.event == "step" and event["step"] == step:
+                stop.set()
+
+    cut = train(cfg, sinks=[StopAfterStep()], stop_event=stop)
+    assert cut.status == "stopped" and cut.steps == step
+    return cut
+
+
 @pytest.fixture(scope="module")
 def references(tiny_model_dir, conll_dir, tmp_path_factory):
     """The uninterrupted run of every variant (computed once)."""
@@ -83,16 +97,7 @@ def references(tiny_model_dir, conll_dir, tmp_path_factory):
 
 @pytest.mark.parametrize("variant", list(VARIANTS))
 def test_stop_mid_epoch_then_resume_is_exact(tiny_model_dir, conll_dir, tmp_path, references, variant):
-    stop = threading.Event()
-
-    class StopAfterStep5:
-        def handle(self, event):
-            if event.event == "step" and event["step"] == 5:
-                stop.set()
-
-    cut = train(config(tiny_model_dir, conll_dir, tmp_path, variant, "cut"), sinks=[StopAfterStep5()],
-                stop_event=stop)
-    assert cut.status == "stopped" and cut.steps == 5
+    cut = stopped_after_step(config(tiny_model_dir, conll_dir, tmp_path, variant, "cut"))
     state = read_state(cut.run_dir / "checkpoint")
     micro = 2 if VARIANTS[variant][2].get("grad_accum") else 1
     assert (state["step"], state["epoch"], state["batches_done"]) == (5, 1, 1 * micro)
@@ -161,36 +166,13 @@ def test_sigkill_mid_epoch_then_resume_is_exact(killed_runs, references, variant
     assert [e["step"] for e in events if e["event"] == "step"].count(5) == 2  # steps 5, 6 trained again
 
 
-@pytest.fixture(scope="module")
-def pair_dir(tmp_path_factory) -> str:
-    from pair_corpus import write_pair_corpus
-
-    pairs = tmp_path_factory.mktemp("pairs") / "pairs"
-    pairs.mkdir()
-    write_pair_corpus(pairs)  # 48 training pairs: 4 steps of 12 per epoch, as the CoNLL corpus
-    return str(pairs)
-
-
-def stopped_at_step_5(cfg: dict):
-    stop = threading.Event()
-
-    class StopAfterStep5:
-        def handle(self, event):
-            if event.event == "step" and event["step"] == 5:
-                stop.set()
-
-    cut = train(cfg, sinks=[StopAfterStep5()], stop_event=stop)
-    assert cut.status == "stopped" and cut.steps == 5
-    return cut
-
-
 def test_packed_sentence_pairs_resume_exactly(tiny_model_dir, pair_dir, tmp_path):
     """Pair classification, padding-free (the default), dropout on: stopped mid-epoch and resumed,
     the same as uninterrupted; run_started says the batches are packed."""
     kw = dict(task="classification")
     reference = train(config(tiny_model_dir, pair_dir, tmp_path / "ref", "vanilla", "ref", **kw)).run_dir
     assert read_events(reference)[0]["packed"] is True
-    cut = stopped_at_step_5(config(tiny_model_dir, pair_dir, tmp_path, "vanilla", "cut", **kw))
+    cut = stopped_after_step(config(tiny_model_dir, pair_dir, tmp_path, "vanilla", "cut", **kw))
     resume("cut", output_dir=tmp_path / "runs")
     assert_same_run(cut.run_dir, reference, cut_step=5)
 
@@ -204,7 +186,7 @@ def test_a_sentence_level_run_from_before_packing_resumes_padded(tiny_model_dir,
     kw = dict(task="classification")
     reference = train(config(tiny_model_dir, pair_dir, tmp_path / "ref", "vanilla", "ref", padding_free=False,
                              **kw)).run_dir
-    cut = stopped_at_step_5(config(tiny_model_dir, pair_dir, tmp_path, "vanilla", "old", padding_free=False, **kw))
+    cut = stopped_after_step(config(tiny_model_dir, pair_dir, tmp_path, "vanilla", "old", padding_free=False, **kw))
     log, run_json = cut.run_dir / "events.jsonl", cut.run_dir / "run.json"
     lines = log.read_text().splitlines()
     first = json.loads(lines[0])
@@ -221,15 +203,8 @@ def test_a_sentence_level_run_from_before_packing_resumes_padded(tiny_model_dir,
 
 
 def test_checkpoint_write_interrupted_by_a_kill(tiny_model_dir, conll_dir, tmp_path, references):
-    stop = threading.Event()
-
-    class StopAfterStep5:
-        def handle(self, event):
-            if event.event == "step" and event["step"] == 5:
-                stop.set()
-
-    cut = train(config(tiny_model_dir, conll_dir, tmp_path, "vanilla", "swap", keep_checkpoint=True),
-                sinks=[StopAfterStep5()], stop_event=stop)  # kept at the end: no .old or .tmp beside it
+    # kept at the end: no .old or .tmp beside it
+    cut = stopped_after_step(config(tiny_model_dir, conll_dir, tmp_path, "vanilla", "swap", keep_checkpoint=True))
     # killed inside checkpoints.atomic_dir: the new folder half written, the old one moved aside
     (cut.run_dir / "checkpoint").rename(cut.run_dir / "checkpoint.old")
     (cut.run_dir / "checkpoint.tmp-424242").mkdir()
@@ -257,16 +232,9 @@ def test_killed_while_finishing_resumes_to_the_final_evaluation(tiny_model_dir, 
 
 
 def test_resume_without_checkpoint_starts_again(tiny_model_dir, conll_dir, tmp_path, references):
-    stop = threading.Event()
-
-    class StopAfterStep2:
-        def handle(self, event):
-            if event.event == "step" and event["step"] == 2:
-                stop.set()
-
     cfg = config(tiny_model_dir, conll_dir, tmp_path, "childtuning-d", "early", save_checkpoints=False)
-    cut = train(cfg, sinks=[StopAfterStep2()], stop_event=stop)
-    assert cut.status == "stopped" and not (cut.run_dir / "checkpoint").exists()
+    cut = stopped_after_step(cfg, 2)
+    assert not (cut.run_dir / "checkpoint").exists()
     resume("early", output_dir=tmp_path / "runs")
     events = read_events(cut.run_dir)
     resumed = next(e for e in events if e["event"] == "resumed")
@@ -277,14 +245,7 @@ def test_resume_without_checkpoint_starts_again(tiny_model_dir, conll_dir, tmp_p
 
 def test_resume_drops_a_half_written_line_and_continues_the_numbering(tiny_model_dir, conll_dir, tmp_path):
     cfg = config(tiny_model_dir, conll_dir, tmp_path, "vanilla", "torn", mode="original", max_epochs=2)
-    stop = threading.Event()
-
-    class StopAtStep3:
-        def handle(self, event):
-            if event.event == "step" and event["step"] == 3:
-                stop.set()
-
-    cut = train(cfg, sinks=[StopAtStep3()], stop_event=stop)
+    cut = stopped_after_step(cfg, 3)
     (cut.run_dir / "STOP").touch()  # left from a stop by file: must not stop the resumed run
     log = cut.run_dir / "events.jsonl"
     last_seq = read_events(log)[-1]["seq"]

@@ -96,7 +96,7 @@ def test_length_grouped_batches_are_the_library_megabatches_in_shuffled_order():
     assert sorted(ours) == sorted(library) and ours != library
 
 @pytest.mark.parametrize("task_name", ["ner", "classification"])
-def test_length_sorted_evaluation_keeps_loss_and_metrics(tiny_model_dir, conll_dir, tmp_path, task_name):
+def test_length_sorted_evaluation_keeps_loss_and_metrics(tiny_model_dir, conll_dir, pair_dir, tmp_path, task_name):
     """Evaluating in length order gives the plain file-order pass's losses (both definitions) and metrics."""
     from accelerate import Accelerator
 
@@ -105,12 +105,7 @@ def test_length_sorted_evaluation_keeps_loss_and_metrics(tiny_model_dir, conll_d
     if task_name == "ner":
         cfg = tiny_config(tiny_model_dir, conll_dir, tmp_path, eval_batch_size=5)
     else:
-        from pair_corpus import write_pair_corpus
-
-        pairs = tmp_path / "pairs"
-        pairs.mkdir()
-        write_pair_corpus(pairs)
-        cfg = tiny_config(tiny_model_dir, str(pairs), tmp_path, eval_batch_size=5, task="classification")
+        cfg = tiny_config(tiny_model_dir, pair_dir, tmp_path, eval_batch_size=5, task="classification")
     cfg = cfg.validated()
     task = get_task(cfg.task)(cfg)
     torch.manual_seed(0)
